@@ -1,0 +1,14 @@
+// Subcommands of the `npu` binary; each registers itself on the CLI11 app and
+// runs through a callback that throws on bad input (main prints one line).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace npu_cli {
+
+void add_objdump(CLI::App& app);
+void add_interp(CLI::App& app);
+void add_conformance(CLI::App& app);
+void add_gen(CLI::App& app);
+
+}  // namespace npu_cli

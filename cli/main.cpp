@@ -1,0 +1,24 @@
+// npu: one binary with subcommands, in the manner of bpftool and ip.
+#include "cli/commands.h"
+
+#include <cstdio>
+#include <exception>
+
+int main(int argc, char** argv) {
+  CLI::App app{"npu: eBPF/XDP offload toolchain and SmartNIC simulator"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "help for every subcommand");
+  npu_cli::add_objdump(app);
+  npu_cli::add_interp(app);
+  npu_cli::add_conformance(app);
+  npu_cli::add_gen(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "npu: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,100 @@
+// Probes the XDP helpers at their limits so the differential test can hold the
+// reference interpreter to the kernel's exact behaviour. The packet chooses:
+//   byte 14: operation, bytes 15..18: a little-endian 32-bit argument,
+//   bytes 19..26: a 64-bit argument (flags, seed).
+// Each return code goes to the `rc` array (key = operation), so final maps
+// record what every helper call returned.
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __type(key, __u32);
+  __type(value, __s64);
+  __uint(max_entries, 8);
+} rc SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_DEVMAP);
+  __type(key, __u32);
+  __type(value, __u32);
+  __uint(max_entries, 4);
+} ports SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+  __uint(key_size, 4);
+  __uint(value_size, 4);
+  __uint(max_entries, 2);
+} chain SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __type(key, __u32);
+  __type(value, __u64);
+  __uint(max_entries, 1);
+} depth SEC(".maps");
+
+enum { OP_HEAD, OP_TAIL, OP_META, OP_CSUM, OP_REDIRECT_MAP, OP_REDIRECT, OP_TAILCALL };
+
+static __always_inline void record(__u32 op, __s64 v) {
+  __s64 *slot = bpf_map_lookup_elem(&rc, &op);
+  if (slot) *slot = v;
+}
+
+SEC("xdp")
+int probe(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+  __u8 *p = data;
+  if (data + 27 > end) return XDP_ABORTED;
+  __u32 op = p[14];
+  __s32 arg = (__s32)(p[15] | p[16] << 8 | p[17] << 16 | (__u32)p[18] << 24);
+  __u64 arg64 = 0;
+  for (int i = 0; i < 8; i++) arg64 |= (__u64)p[19 + i] << (8 * i);
+  long r;
+  switch (op) {
+    case OP_HEAD:
+      r = bpf_xdp_adjust_head(ctx, arg);
+      break;
+    case OP_TAIL:
+      r = bpf_xdp_adjust_tail(ctx, arg);
+      break;
+    case OP_META:
+      r = bpf_xdp_adjust_meta(ctx, arg);
+      if (r == 0) {
+        __u8 *meta = (void *)(long)ctx->data_meta, *d = (void *)(long)ctx->data;
+        if ((void *)(meta + 4) <= (void *)d) meta[0] = 0xaa;
+      }
+      break;
+    case OP_CSUM: {
+      // Sizes from the packet, bounded as the verifier needs; either may be invalid (not % 4).
+      __u32 buf[16];
+      for (int i = 0; i < 16; i++) buf[i] = arg64 * (i + 1) + i;
+      __u32 from = (__u32)arg & 0x3f, to = ((__u32)arg >> 8) & 0x3f;
+      r = bpf_csum_diff(buf, from, buf + 4, to > 48 ? 48 : to, (__u32)(arg64 >> 32));
+      break;
+    }
+    case OP_REDIRECT_MAP:
+      r = bpf_redirect_map(&ports, (__u32)arg, arg64);
+      record(op, r);
+      return r;
+    case OP_REDIRECT:
+      r = bpf_redirect((__u32)arg, arg64);
+      record(op, r);
+      return r;
+    case OP_TAILCALL: {
+      __u32 zero = 0;
+      __u64 *n = bpf_map_lookup_elem(&depth, &zero);
+      if (n) *n += 1;
+      bpf_tail_call(ctx, &chain, (__u32)arg);
+      r = -1;  // reached only when the tail call does not happen
+      break;
+    }
+    default:
+      return XDP_PASS;
+  }
+  record(op, r);
+  return r == 0 ? XDP_PASS : XDP_DROP;
+}
+
+char _license[] SEC("license") = "GPL";
