@@ -3,7 +3,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
+#include <iterator>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -13,7 +17,7 @@ namespace bpf {
 namespace {
 
 std::optional<uint64_t> parse_u64(const std::string& s, int base) {
-  if (s.empty()) return std::nullopt;
+  if (s.empty() || s[0] == '-' || s[0] == '+') return std::nullopt;
   errno = 0;
   char* end = nullptr;
   uint64_t v = std::strtoull(s.c_str(), &end, base);
@@ -28,12 +32,17 @@ ConformanceCase parse_conformance_file(const std::string& path) {
   if (!in) throw std::runtime_error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
   ConformanceCase c;
   c.path = path;
-  std::string section, line, result_text;
+  std::string section, line;
   int asm_line = 0;
   std::vector<std::pair<int, std::string>> raw;
   for (int n = 1; std::getline(in, line); ++n) {
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
     if (line.rfind("-- ", 0) == 0) {
       section = line.substr(3);
+      static const char* const known[] = {
+          "asm", "raw", "mem", "result", "error", "c", "no register offset"};
+      if (std::find(std::begin(known), std::end(known), section) == std::end(known))
+        throw std::runtime_error(fmt::format("{}:{}: unknown section '-- {}'", path, n, section));
       if (section == "asm") asm_line = n;
       continue;
     }
@@ -64,9 +73,7 @@ ConformanceCase parse_conformance_file(const std::string& path) {
         c.result = *v;
       }
     } else if (section == "error") {
-      if (!line.empty()) c.error = c.error.value_or("") + line;
-    } else {
-      throw std::runtime_error(fmt::format("{}:{}: unknown section '-- {}'", path, n, section));
+      if (!line.empty()) c.error = c.error ? *c.error + " " + line : line;
     }
   }
   if (!raw.empty()) {

@@ -35,7 +35,9 @@ struct Fd {
   }
 };
 
-std::string errno_text(int e) { return std::strerror(e < 0 ? -e : e); }
+std::string errno_text(int e) {
+  return std::strerror(e < 0 ? -e : e);
+}
 
 // libbpf's own warnings while one object opens and loads. The print hook is
 // process-wide, so opening objects is serialized.
@@ -61,7 +63,9 @@ std::vector<std::string> lines_of(const std::string& text) {
   return out;
 }
 
-bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
+bool starts_with(const std::string& s, const char* p) {
+  return s.rfind(p, 0) == 0;
+}
 
 // The verifier's reason from its log: the last line that is not its closing
 // statistics, and the index of the last instruction it printed before it.
@@ -130,7 +134,9 @@ bool is_percpu(uint32_t t) {
          t == BPF_MAP_TYPE_LRU_PERCPU_HASH || t == BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
 }
 
-size_t round8(size_t n) { return (n + 7) / 8 * 8; }
+size_t round8(size_t n) {
+  return (n + 7) / 8 * 8;
+}
 
 bool& thread_pinned() {
   static thread_local bool pinned = false;
@@ -143,9 +149,15 @@ void ensure_pinned() {
 
 using bpf::Insn;
 
-Insn mov_imm(int dst, int32_t imm) { return Insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm); }
-Insn mov_reg(int dst, int src) { return Insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0); }
-Insn exit_insn() { return Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
+Insn mov_imm(int dst, int32_t imm) {
+  return Insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm);
+}
+Insn mov_reg(int dst, int src) {
+  return Insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0);
+}
+Insn exit_insn() {
+  return Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+}
 
 // r0 = bpf_map_lookup_elem(map_fd, &(u32)0), the key living at r10-4.
 void emit_lookup_key0(std::vector<Insn>& out, int map_fd) {
@@ -178,12 +190,13 @@ std::string bpf_unavailable_reason() {
     const Insn prog[] = {mov_imm(0, XDP_PASS), exit_insn()};
     Fd pfd(bpf_prog_load(BPF_PROG_TYPE_XDP, "npu_probe", "GPL",
                          reinterpret_cast<const bpf_insn*>(prog), 2, nullptr));
-    if (pfd.fd < 0)
-      return fmt::format("bpf() refused to load a 2-instruction XDP program: {}",
-                         errno_text(errno));
+    if (pfd.fd < 0) {
+      int e = errno;
+      return fmt::format("bpf() refused to load a 2-instruction XDP program: {}{}", errno_text(e),
+                         e == EPERM || e == EACCES ? " (needs root or CAP_BPF+CAP_NET_ADMIN)" : "");
+    }
     uint8_t frame[64] = {};
-    LIBBPF_OPTS(bpf_test_run_opts, ro, .data_in = frame, .data_size_in = sizeof frame,
-                .repeat = 1);
+    LIBBPF_OPTS(bpf_test_run_opts, ro, .data_in = frame, .data_size_in = sizeof frame, .repeat = 1);
     if (bpf_prog_test_run_opts(pfd.fd, &ro) != 0)
       return fmt::format("BPF_PROG_TEST_RUN refused an XDP program: {}", errno_text(errno));
     return "";
@@ -306,8 +319,8 @@ bpf_map* KernelObject::find_map(const std::string& name) const {
   if (!m) {
     std::string all;
     for (const std::string& n : map_names()) all += (all.empty() ? "" : ", ") + n;
-    throw std::runtime_error(fmt::format("{}: no map '{}' (maps: {})", path_, name,
-                                         all.empty() ? "none" : all));
+    throw std::runtime_error(
+        fmt::format("{}: no map '{}' (maps: {})", path_, name, all.empty() ? "none" : all));
   }
   return m;
 }
@@ -429,7 +442,8 @@ void KernelObject::load_maps_json(const nlohmann::json& init, const std::string&
     for (const auto& e : entries) {
       std::string where = fmt::format("{}: map '{}' entry {}", source, name, i++);
       auto hex_field = [&](const nlohmann::json& v, const char* field) {
-        if (!v.is_string()) throw std::runtime_error(fmt::format("{}: \"{}\" must be a hex string", where, field));
+        if (!v.is_string())
+          throw std::runtime_error(fmt::format("{}: \"{}\" must be a hex string", where, field));
         return bpf::parse_hex(v.get<std::string>(), where);
       };
       if (!e.is_object() || !e.contains("key"))
@@ -450,7 +464,8 @@ void KernelObject::load_maps_json(const nlohmann::json& init, const std::string&
         continue;
       } else if (e.contains("values")) {
         if (!info.percpu || !e["values"].is_array())
-          throw std::runtime_error(where + ": \"values\" (a list, one per CPU) is only for percpu maps");
+          throw std::runtime_error(where +
+                                   ": \"values\" (a list, one per CPU) is only for percpu maps");
         if (e["values"].size() != size_t(possible_cpus()))
           throw std::runtime_error(fmt::format("{}: {} values for {} possible CPUs", where,
                                                e["values"].size(), possible_cpus()));
@@ -459,8 +474,9 @@ void KernelObject::load_maps_json(const nlohmann::json& init, const std::string&
         for (size_t c = 0; c < e["values"].size(); ++c) {
           std::vector<uint8_t> one = hex_field(e["values"][c], "values");
           if (one.size() != info.value_size)
-            throw std::runtime_error(fmt::format("{}: CPU {} value has {} bytes, the map's value_size is {}",
-                                                 where, c, one.size(), info.value_size));
+            throw std::runtime_error(
+                fmt::format("{}: CPU {} value has {} bytes, the map's value_size is {}", where, c,
+                            one.size(), info.value_size));
           std::copy(one.begin(), one.end(), value.begin() + c * stride);
         }
       } else if (e.contains("value")) {
@@ -648,12 +664,12 @@ ConformanceResult run_conformance(const std::vector<Insn>& prog, const std::vect
     // bytes: value sizes are never 0); the verifier bounds r1 by its size.
     std::vector<uint8_t> value(std::max<size_t>(mem.size(), 8), 0);
     std::copy(mem.begin(), mem.end(), value.begin());
-    mem_map.fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "npu_conf_mem", 4, uint32_t(value.size()), 1,
-                                nullptr);
+    mem_map.fd =
+        bpf_map_create(BPF_MAP_TYPE_ARRAY, "npu_conf_mem", 4, uint32_t(value.size()), 1, nullptr);
     uint32_t zero = 0;
     if (mem_map.fd < 0 || bpf_map_update_elem(mem_map.fd, &zero, value.data(), BPF_ANY) != 0) {
-      res.error = fmt::format("cannot create the memory map ({} bytes): {}", mem.size(),
-                              errno_text(errno));
+      res.error =
+          fmt::format("cannot create the memory map ({} bytes): {}", mem.size(), errno_text(errno));
       return res;
     }
     emit_lookup_key0(prologue, mem_map.fd);
@@ -693,9 +709,10 @@ ConformanceResult run_conformance(const std::vector<Insn>& prog, const std::vect
 
   std::vector<Insn> wrapped;
   std::vector<size_t> at;
+  size_t epi = 0;  // where the epilogue starts
   try {
     wrapped = insert_insns(prog, {{0, prologue}, {main_end, epilogue}}, &at);
-    const size_t epi = at[main_end] - epilogue.size();
+    epi = at[main_end] - epilogue.size();
     for (size_t i = 0; i < main_end; ++i) {
       if (prog[i].is_lddw()) {
         ++i;
@@ -730,8 +747,12 @@ ConformanceResult run_conformance(const std::vector<Insn>& prog, const std::vect
     std::string text = why.text.empty() ? errno_text(first) : why.text;
     if (why.insn >= 0) {
       auto it = std::find(at.begin(), at.end() - 1, size_t(why.insn));
-      text += it != at.end() - 1 ? fmt::format(" (at insn {})", it - at.begin())
-                                 : std::string(" (in the test wrapper's own code)");
+      if (it != at.end() - 1)
+        text += fmt::format(" (at insn {})", it - at.begin());
+      else if (size_t(why.insn) == epi)
+        text += " (at an exit of the main function)";  // the epilogue's first act reads r0
+      else
+        text += " (in the test wrapper's own code)";
     }
     res.error = "kernel rejected: " + text;
     return res;
