@@ -31,9 +31,13 @@ void push32(Bytes& b, uint32_t v) {
   for (int i = 0; i < 4; ++i) b.push_back(uint8_t(v >> (24 - 8 * i)));
 }
 
-void append(Bytes& b, const uint8_t* p, size_t n) { b.insert(b.end(), p, p + n); }
+void append(Bytes& b, const uint8_t* p, size_t n) {
+  b.insert(b.end(), p, p + n);
+}
 
-size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+size_t round_up(size_t n, size_t to) {
+  return (n + to - 1) / to * to;
+}
 
 // The stored checksum value for a mode, given the correct one.
 uint16_t apply(Checksum mode, uint16_t correct) {
@@ -70,9 +74,13 @@ Ipv6Ext options_header(uint8_t type, const Bytes& options, size_t min_len) {
   return e;
 }
 
-size_t ext_size(const Ipv6Ext& e) { return round_up(2 + e.data.size(), 8); }
+size_t ext_size(const Ipv6Ext& e) {
+  return round_up(2 + e.data.size(), 8);
+}
 
-size_t padded_options(const Bytes& o) { return round_up(o.size(), 4); }
+size_t padded_options(const Bytes& o) {
+  return round_up(o.size(), 4);
+}
 
 }  // namespace
 
@@ -120,7 +128,8 @@ MacAddr parse_mac(const std::string& text) {
     else
       m[i] = uint8_t(hi << 4 | lo);
   }
-  if (!ok) throw std::runtime_error(fmt::format("MAC address '{}': expected aa:bb:cc:dd:ee:ff", text));
+  if (!ok)
+    throw std::runtime_error(fmt::format("MAC address '{}': expected aa:bb:cc:dd:ee:ff", text));
   return m;
 }
 
@@ -163,10 +172,18 @@ Ipv6Ext Ipv6Ext::fragment(uint16_t offset, bool more, uint32_t id) {
   return e;
 }
 
-Bytes tcp_opt_mss(uint16_t mss) { return {2, 4, uint8_t(mss >> 8), uint8_t(mss)}; }
-Bytes tcp_opt_wscale(uint8_t shift) { return {3, 3, shift}; }
-Bytes tcp_opt_sack_permitted() { return {4, 2}; }
-Bytes tcp_opt_nop() { return {1}; }
+Bytes tcp_opt_mss(uint16_t mss) {
+  return {2, 4, uint8_t(mss >> 8), uint8_t(mss)};
+}
+Bytes tcp_opt_wscale(uint8_t shift) {
+  return {3, 3, shift};
+}
+Bytes tcp_opt_sack_permitted() {
+  return {4, 2};
+}
+Bytes tcp_opt_nop() {
+  return {1};
+}
 Bytes tcp_opt_timestamp(uint32_t value, uint32_t echo) {
   Bytes b = {8, 10};
   push32(b, value);
@@ -272,6 +289,11 @@ Bytes PacketBuilder::build() const {
     fail(fmt::format("IPv4 options of {} bytes exceed 40", ipv4_->options.size()));
   if (tcp_ && tcp_->options.size() > 40)
     fail(fmt::format("TCP options of {} bytes exceed 40", tcp_->options.size()));
+  if (ipv6_) {
+    for (const Ipv6Ext& e : ipv6_->ext)
+      if (ext_size(e) > 2048)  // the length byte counts at most 256 units of 8 bytes
+        fail(fmt::format("IPv6 extension header {} of {} bytes exceeds 2048", e.type, ext_size(e)));
+  }
 
   // Transport segment (or bare payload) first: the network layer needs its
   // length and protocol.
@@ -318,6 +340,9 @@ Bytes PacketBuilder::build() const {
     csum_mode = c.checksum;
   }
   l4.insert(l4.end(), payload_.begin(), payload_.end());
+  // Length fields are 16 bits: past that a packet cannot be said, only lied about.
+  if (udp_ && !udp_->length && l4.size() > 0xffff)
+    fail(fmt::format("UDP datagram of {} bytes exceeds 65535", l4.size()));
 
   // Pseudo-header sum for the transport checksum (ICMPv4 has none).
   uint32_t pseudo = 0;
@@ -325,6 +350,8 @@ Bytes PacketBuilder::build() const {
   if (ipv4_) {
     const Ipv4& h = *ipv4_;
     size_t hlen = 20 + padded_options(h.options);
+    if (!h.total_length && hlen + l4.size() > 0xffff)
+      fail(fmt::format("IPv4 packet of {} bytes exceeds 65535", hlen + l4.size()));
     l3.assign(hlen, 0);
     l3[0] = uint8_t(0x40 | (h.ihl.value_or(uint8_t(hlen / 4)) & 0x0f));
     l3[1] = h.tos;
@@ -365,7 +392,10 @@ Bytes PacketBuilder::build() const {
       std::copy(e.data.begin(), e.data.end(), l3.begin() + at + 2);
       if (e.final_dst) final_dst = *e.final_dst;
     }
-    put16(l3, 4, h.payload_length.value_or(uint16_t(l3.size() - 40 + l4.size())));
+    size_t payload = l3.size() - 40 + l4.size();
+    if (!h.payload_length && payload > 0xffff)
+      fail(fmt::format("IPv6 payload of {} bytes exceeds 65535", payload));
+    put16(l3, 4, h.payload_length.value_or(uint16_t(payload)));
     Bytes ph(40, 0);
     std::copy(h.src.begin(), h.src.end(), ph.begin());
     std::copy(final_dst.begin(), final_dst.end(), ph.begin() + 16);

@@ -51,7 +51,7 @@ constexpr uint8_t kProtoIcmp = 1;
 constexpr uint8_t kProtoTcp = 6;
 constexpr uint8_t kProtoUdp = 17;
 constexpr uint8_t kProtoIcmpv6 = 58;
-constexpr uint8_t kProtoNoNext = 59;      // IPv6 "no next header"
+constexpr uint8_t kProtoNoNext = 59;       // IPv6 "no next header"
 constexpr uint8_t kProtoExperiment = 253;  // RFC 3692: the IPv4 default with no L4 layer
 
 constexpr uint8_t kIpv6HopByHop = 0;
@@ -92,9 +92,9 @@ struct Ipv4 {
   bool mf = false;
   uint16_t frag_offset = 0;  // 8-byte units, 13 bits
   uint8_t ttl = 64;
-  std::optional<uint8_t> protocol;  // default: the L4 layer's, else kProtoExperiment
-  Bytes options;                    // zero-padded (EOL) to 4 bytes; at most 40 bytes
-  std::optional<uint8_t> ihl;       // header-length field in words; default from options
+  std::optional<uint8_t> protocol;       // default: the L4 layer's, else kProtoExperiment
+  Bytes options;                         // zero-padded (EOL) to 4 bytes; at most 40 bytes
+  std::optional<uint8_t> ihl;            // header-length field in words; default from options
   std::optional<uint16_t> total_length;  // default: header + everything after it
   Checksum checksum = Checksum::kCorrect;
 };
@@ -124,8 +124,8 @@ struct Ipv6 {
   uint8_t traffic_class = 0;
   uint32_t flow_label = 0;  // 20 bits
   uint8_t hop_limit = 64;
-  std::vector<Ipv6Ext> ext;  // in wire order
-  std::optional<uint8_t> next_header;  // after the last extension: default from the L4 layer
+  std::vector<Ipv6Ext> ext;                // in wire order
+  std::optional<uint8_t> next_header;      // after the last extension: default from the L4 layer
   std::optional<uint16_t> payload_length;  // default: everything after the fixed header
 };
 
@@ -204,8 +204,9 @@ class PacketBuilder {
 
   // Frame length without payload and padding: where the payload starts.
   size_t header_size() const;
-  // Throws std::runtime_error on impossible requests (a transport layer with no
-  // network layer, options over 40 bytes, ARP with IP, ...).
+  // Throws std::runtime_error on impossible requests: a transport layer with
+  // no network layer (ARP counts as none), options over 40 bytes, a length
+  // past its 16-bit field unless that field is overridden.
   Bytes build() const;
 
  private:

@@ -92,8 +92,8 @@ void PcapWriter::write(const Packet& packet) {
 void PcapWriter::write(const uint8_t* data, size_t len, uint64_t ts_ns) {
   if (!dumper_) fail(path_, "write after close");
   if (len > kSnapLen)
-    fail(path_, fmt::format("packet {} is {} bytes, more than the snap length {}", count_, len,
-                            kSnapLen));
+    fail(path_,
+         fmt::format("packet {} is {} bytes, more than the snap length {}", count_, len, kSnapLen));
   // The file stores 32-bit seconds.
   if (ts_ns / kNsPerSec > 0xffffffffull)
     fail(path_, fmt::format("packet {} has a timestamp past the year 2106", count_));
