@@ -263,9 +263,13 @@ void h_adjust_meta(Exec& e) {
   int64_t delta = int32_t(e.reg[2]);
   uint8_t* meta = e.pkt_meta + delta;
   int64_t metalen = e.pkt_data - meta;
-  if (meta < e.pkt_hard_start + kXdpFrameStruct || meta > e.pkt_data ||
-      metalen > int64_t(kXdpMaxMeta) || metalen % 4) {
-    e.reg[0] = neg(metalen > int64_t(kXdpMaxMeta) ? EACCES : EINVAL);
+  // The kernel's order: bounds first (-EINVAL), then the length rule (-EACCES).
+  if (meta < e.pkt_hard_start + kXdpFrameStruct || meta > e.pkt_data) {
+    e.reg[0] = neg(EINVAL);
+    return;
+  }
+  if (metalen % 4 || metalen > int64_t(kXdpMaxMeta)) {
+    e.reg[0] = neg(EACCES);
     return;
   }
   e.pkt_meta = meta;
@@ -426,6 +430,17 @@ Interpreter::Interpreter(const bpf::Object& obj, Config cfg) : obj_(obj), cfg_(s
     }
   }
   prandom_state_ = cfg_.prandom_seed;
+  exec_ = std::make_unique<Exec>();
+  exec_->ip = this;
+  exec_->obj = &obj_;
+  exec_->has_ctx = true;
+  for (auto& m : maps_) {
+    for (Region r : m->regions()) {
+      if (m->def().flags & BPF_F_RDONLY_PROG) r.writable = false;
+      exec_->regions.push_back(r);
+    }
+  }
+  frame_.resize(kXdpFrameSize);
 }
 
 Interpreter::~Interpreter() = default;
@@ -454,28 +469,26 @@ XdpResult Interpreter::run_xdp(size_t prog, const std::vector<uint8_t>& packet) 
                             max_len);
     return res;
   }
-  // The frame lives on the heap so a run is reentrant; it is one page, as in the kernel.
-  std::vector<uint8_t> frame(kXdpFrameSize, 0);
-  Exec e;
-  e.ip = this;
-  e.obj = &obj_;
+  // A page, as in the kernel, zeroed as bpf_test_init() leaves it.
+  std::fill(frame_.begin(), frame_.end(), 0);
+  Exec& e = *exec_;
   e.code = &obj_.programs[prog].insns;
+  e.pc = 0;
+  e.depth = 0;
+  e.count = 0;
+  e.done = e.tail_jump = false;
+  e.tail_calls = 0;
+  e.error.clear();
+  std::fill(std::begin(e.reg), std::end(e.reg), 0);
   e.max_insns = cfg_.max_insns;
-  e.has_ctx = true;
   e.xdp = &res;
-  e.pkt_hard_start = frame.data();
-  e.pkt_data = frame.data() + kXdpHeadroom;
+  e.pkt_hard_start = frame_.data();
+  e.pkt_data = frame_.data() + kXdpHeadroom;
   e.pkt_meta = e.pkt_data;
   e.pkt_end = e.pkt_data + packet.size();
   std::memcpy(e.pkt_data, packet.data(), packet.size());
   e.ingress_ifindex = cfg_.ingress_ifindex;
   e.rx_queue_index = cfg_.rx_queue_index;
-  for (auto& m : maps_) {
-    for (Region r : m->regions()) {
-      if (m->def().flags & BPF_F_RDONLY_PROG) r.writable = false;
-      e.regions.push_back(r);
-    }
-  }
   e.reg[1] = reinterpret_cast<uintptr_t>(e.ctx);
   e.reg[10] = reinterpret_cast<uintptr_t>(e.stack + sizeof e.stack);
   e.run();

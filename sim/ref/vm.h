@@ -19,6 +19,8 @@
 
 namespace ref {
 
+struct Exec;
+
 // The XDP buffer geometry of the kernel's BPF_PROG_TEST_RUN (net/bpf/test_run.c).
 constexpr uint32_t kXdpHeadroom = 256;    // XDP_PACKET_HEADROOM
 constexpr uint32_t kXdpFrameSize = 4096;  // one page
@@ -103,6 +105,9 @@ class Interpreter {
   Config cfg_;
   std::vector<std::unique_ptr<Map>> maps_;
   std::vector<Event> events_;
+  // Reused across runs: the execution state (with its stack) and the packet frame.
+  std::unique_ptr<Exec> exec_;
+  std::vector<uint8_t> frame_;
   uint64_t ktime_calls_ = 0;
   uint64_t prandom_state_ = 0;
 };

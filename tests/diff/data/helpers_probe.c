@@ -2,17 +2,25 @@
 // reference interpreter to the kernel's exact behaviour. The packet chooses:
 //   byte 14: operation, bytes 15..18: a little-endian 32-bit argument,
 //   bytes 19..26: a 64-bit argument (flags, seed).
-// Each return code goes to the `rc` array (key = operation), so final maps
-// record what every helper call returned.
+// Every return code goes to the `results` hash, keyed by the call's inputs, so
+// the final maps record what each helper call returned.
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
+struct call {
+  __u32 op;
+  __s32 arg;
+  __u64 arg64;
+  __u32 len;
+  __u32 pad;
+};
+
 struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __type(key, __u32);
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __type(key, struct call);
   __type(value, __s64);
-  __uint(max_entries, 8);
-} rc SEC(".maps");
+  __uint(max_entries, 16384);
+} results SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_DEVMAP);
@@ -37,9 +45,9 @@ struct {
 
 enum { OP_HEAD, OP_TAIL, OP_META, OP_CSUM, OP_REDIRECT_MAP, OP_REDIRECT, OP_TAILCALL };
 
-static __always_inline void record(__u32 op, __s64 v) {
-  __s64 *slot = bpf_map_lookup_elem(&rc, &op);
-  if (slot) *slot = v;
+static __always_inline void record(__u32 op, __s32 arg, __u64 arg64, __u32 len, __s64 v) {
+  struct call c = {.op = op, .arg = arg, .arg64 = arg64, .len = len, .pad = 0};
+  bpf_map_update_elem(&results, &c, &v, BPF_ANY);
 }
 
 SEC("xdp")
@@ -47,7 +55,7 @@ int probe(struct xdp_md *ctx) {
   void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
   __u8 *p = data;
   if (data + 27 > end) return XDP_ABORTED;
-  __u32 op = p[14];
+  __u32 op = p[14], len = end - data;
   __s32 arg = (__s32)(p[15] | p[16] << 8 | p[17] << 16 | (__u32)p[18] << 24);
   __u64 arg64 = 0;
   for (int i = 0; i < 8; i++) arg64 |= (__u64)p[19 + i] << (8 * i);
@@ -76,11 +84,11 @@ int probe(struct xdp_md *ctx) {
     }
     case OP_REDIRECT_MAP:
       r = bpf_redirect_map(&ports, (__u32)arg, arg64);
-      record(op, r);
+      record(op, arg, arg64, len, r);
       return r;
     case OP_REDIRECT:
       r = bpf_redirect((__u32)arg, arg64);
-      record(op, r);
+      record(op, arg, arg64, len, r);
       return r;
     case OP_TAILCALL: {
       __u32 zero = 0;
@@ -93,7 +101,7 @@ int probe(struct xdp_md *ctx) {
     default:
       return XDP_PASS;
   }
-  record(op, r);
+  record(op, arg, arg64, len, r);
   return r == 0 ? XDP_PASS : XDP_DROP;
 }
 
