@@ -67,7 +67,7 @@ int plugin(const Options& o) {
   if (code.size() % 8)
     throw std::runtime_error("program on stdin: length is not a multiple of 8 bytes");
   std::vector<bpf::Insn> insns(code.size() / 8);
-  std::memcpy(insns.data(), code.data(), code.size());
+  std::memcpy(static_cast<void*>(insns.data()), code.data(), code.size());
   std::vector<uint8_t> mem;
   if (!o.files.empty()) mem = ref::parse_hex(o.files[0], "memory argument");
   Outcome r = run_on(o.engine, insns, mem);

@@ -11,8 +11,16 @@
 #include <gelf.h>
 #include <libelf.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -457,6 +465,26 @@ int silent_print(enum libbpf_print_level, const char*, va_list) {
   return 0;
 }
 
+// libbpf 1.1 is not hardened against malformed objects: some corrupt BTF that
+// btf__new() accepts crashes bpf_object__open_mem(). Try the open in a child
+// process first, so bad input gives an error line instead of taking us down.
+void check_libbpf_survives(const ElfReader& elf, const bpf_object_open_opts* opts) {
+  std::fflush(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) return;  // cannot isolate: proceed as libbpf would anyway
+  if (pid == 0) {
+    libbpf_set_print(silent_print);
+    bpf_object* o = bpf_object__open_mem(elf.bytes().data(), elf.bytes().size(), opts);
+    _exit(libbpf_get_error(o) ? 1 : 0);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status))
+    elf.fail(
+        fmt::format("malformed object: libbpf crashed parsing it (signal {})", WTERMSIG(status)));
+}
+
 // Maps that libbpf finds (BTF-defined and global data), matched to their ELF symbols/sections.
 void read_libbpf_maps(ElfReader& elf, const std::string& path, Object& obj,
                       std::map<size_t, int>& sec_map, std::map<uint32_t, int>& sym_map) {
@@ -465,6 +493,7 @@ void read_libbpf_maps(ElfReader& elf, const std::string& path, Object& obj,
   std::string objname = path.substr(path.find_last_of('/') + 1);
   objname = objname.substr(0, objname.find('.'));
   LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = objname.c_str());
+  check_libbpf_survives(elf, &opts);
   auto old = libbpf_set_print(silent_print);
   bpf_object* raw = bpf_object__open_mem(elf.bytes().data(), elf.bytes().size(), &opts);
   int err = libbpf_get_error(raw);

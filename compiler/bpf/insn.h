@@ -62,7 +62,7 @@ inline unsigned size_bytes(uint8_t size_field) {
 // Decodes little-endian instruction words (the form of conformance files and ELF text).
 inline Insn insn_from_u64(uint64_t w) {
   Insn i;
-  std::memcpy(&i, &w, sizeof i);
+  std::memcpy(static_cast<void*>(&i), &w, sizeof i);  // Insn is trivially copyable
   return i;
 }
 

@@ -50,7 +50,7 @@ std::vector<uint8_t> concat(std::vector<uint8_t> a, const std::vector<uint8_t>& 
 
 // Runs packets through the kernel and the interpreter; every disagreement is a failure.
 void compare(const std::string& name, const std::string& obj_path, const std::string& maps_json,
-             const std::vector<traffic::Packet>& packets, bool demand_variety) {
+             const std::vector<traffic::Packet>& packets) {
   kern::pin_to_cpu0();
   bpf::Object obj = bpf::load_object(obj_path);
   ref::Config cfg;
@@ -123,8 +123,7 @@ void compare(const std::string& name, const std::string& obj_path, const std::st
   EXPECT_EQ(disagreements, 0u) << first.str();
   EXPECT_EQ(map_diffs, 0u) << first.str();
   // A workload where every packet gets the same verdict exercises little: demand variety.
-  if (demand_variety)
-    EXPECT_GE(verdicts.size(), 2u) << name << ": the traffic reaches only one verdict";
+  EXPECT_GE(verdicts.size(), 2u) << name << ": the traffic reaches only one verdict";
 }
 
 bool exists(const std::string& path) {
@@ -142,7 +141,7 @@ TEST_P(Differential, KernelAndInterpreterAgree) {
   std::vector<traffic::Packet> packets = traffic::packet_set(profile, kPackets, kSeed);
   ASSERT_EQ(packets.size(), kPackets);
   compare(name, std::string(NPU_BINARY_DIR) + "/examples/xdp/" + name + ".o",
-          exists(example(name, ".maps.json")) ? example(name, ".maps.json") : "", packets, true);
+          exists(example(name, ".maps.json")) ? example(name, ".maps.json") : "", packets);
 }
 
 // Packets that drive tests/diff/data/helpers_probe.c through each helper's limits.
@@ -175,8 +174,8 @@ std::vector<traffic::Packet> probe_packets() {
 TEST(DifferentialHelpers, HelperLimitsMatchTheKernel) {
   if (std::string why = kern::bpf_unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
   compare("helpers_probe", std::string(PROBE_DIR) + "/helpers_probe.o",
-          std::string(NPU_SOURCE_DIR) + "/tests/diff/data/helpers_probe.maps.json", probe_packets(),
-          true);
+          std::string(NPU_SOURCE_DIR) + "/tests/diff/data/helpers_probe.maps.json",
+          probe_packets());
 }
 
 std::vector<std::string> examples() {
