@@ -469,8 +469,9 @@ XdpResult Interpreter::run_xdp(size_t prog, const std::vector<uint8_t>& packet) 
                             max_len);
     return res;
   }
-  // A page, as in the kernel, zeroed as bpf_test_init() leaves it.
-  std::fill(frame_.begin(), frame_.end(), 0);
+  // The page reads as bpf_test_init() leaves it: zeros around the packet. Only the bytes
+  // an earlier run could have touched are cleared (grown tails are zeroed by the helper).
+  std::fill(frame_.begin(), frame_.begin() + std::max<size_t>(kXdpHeadroom, frame_dirty_), 0);
   Exec& e = *exec_;
   e.code = &obj_.programs[prog].insns;
   e.pc = 0;
@@ -495,6 +496,7 @@ XdpResult Interpreter::run_xdp(size_t prog, const std::vector<uint8_t>& packet) 
   res.insns = e.count;
   res.error = e.error;
   res.verdict = uint32_t(e.reg[0]);
+  frame_dirty_ = std::max<size_t>(kXdpHeadroom + packet.size(), size_t(e.pkt_end - frame_.data()));
   res.packet.assign(e.pkt_data, e.pkt_end);
   res.meta.assign(e.pkt_meta, e.pkt_data);
   return res;

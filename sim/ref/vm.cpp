@@ -205,6 +205,7 @@ uint8_t* Exec::access(uint64_t addr, uint64_t size, bool write) {
 }
 
 void Exec::fault(const std::string& why) {
+  done = true;
   if (!error.empty()) return;
   error = fmt::format("insn {}: {}", pc, why);
   if (code && pc < code->size()) error += fmt::format(" ({})", bpf::disasm(*code, pc, obj));
@@ -247,7 +248,7 @@ bool Exec::is_ctx(uint64_t addr) const {
 
 void Exec::run() {
   uint64_t* r = reg;
-  while (error.empty() && !done) {
+  while (!done) {
     if (pc >= code->size()) {
       fault("fell off the end of the program");
       return;

@@ -108,6 +108,7 @@ class Interpreter {
   // Reused across runs: the execution state (with its stack) and the packet frame.
   std::unique_ptr<Exec> exec_;
   std::vector<uint8_t> frame_;
+  size_t frame_dirty_ = kXdpFrameSize;  // bytes of frame_ that may be non-zero
   uint64_t ktime_calls_ = 0;
   uint64_t prandom_state_ = 0;
 };

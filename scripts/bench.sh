@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Measurements for docs/bench.md: the reference interpreter against the
+# kernel's BPF_PROG_TEST_RUN on the differential test's packets (wall clock,
+# needs root), and the interpreter's instruction count per packet under
+# callgrind (repeatable on any machine).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/build.sh
+./build/bench/ref_vs_kernel "$@"
+out=$(mktemp -d)
+# Host instructions per packet inside ref::Interpreter::run_xdp, over the differential
+# test's firewall packets (callgrind counts are repeatable).
+for ex in firewall router loops; do
+  ./build/npu gen --profile examples/xdp/$ex.traffic.json --count 10000 --seed 1 -o "$out/$ex.pcap" >/dev/null
+  valgrind --tool=callgrind --toggle-collect='ref::Interpreter::run_xdp*' --callgrind-out-file="$out/cg" \
+    ./build/npu interp build/examples/xdp/$ex.o --pcap "$out/$ex.pcap" --maps examples/xdp/$ex.maps.json \
+    --out "$out/o" >/dev/null 2>"$out/log"
+  ir=$(grep -o 'refs: *[0-9,]*' "$out/log" | tail -1 | tr -d ', ' | cut -d: -f2)
+  echo "$ex: $((ir / 10000)) host instructions per packet in run_xdp (callgrind)"
+done
+rm -rf "$out"
