@@ -135,7 +135,7 @@ void add_interp(CLI::App& app) {
       "interp", "run an XDP program on every packet of a pcap with the reference interpreter");
   cmd->add_option("file", opt->file, "BPF ELF object")->required();
   cmd->add_option("--pcap", opt->pcap, "input packets (Ethernet pcap)")->required();
-  cmd->add_option("--maps", opt->maps, "initial map contents (JSON, see docs/interp.md)");
+  cmd->add_option("--maps", opt->maps, "initial map contents (JSON, see docs/ref.md)");
   cmd->add_option("--prog", opt->prog, "program name or section (default: the first)");
   cmd->add_option("--out", opt->out, "output directory")->capture_default_str();
   cmd->add_option("--ncpus", opt->ncpus, "possible CPUs (values per percpu map entry)")
