@@ -49,7 +49,9 @@ void add_gen(CLI::App& app) {
       app.add_subcommand("gen", "generate test traffic: edge cases then random packets, as a pcap");
   cmd->add_option("--profile", opt->profile,
                   "traffic profile JSON (addresses, ports, protocols to favour)");
-  cmd->add_option("--count", opt->count, "number of packets")->capture_default_str();
+  cmd->add_option("--count", opt->count, "number of packets")
+      ->check(CLI::Range(size_t(1), size_t(100'000'000)))
+      ->capture_default_str();
   cmd->add_option("--seed", opt->seed, "random seed (same seed, same bytes)")
       ->capture_default_str();
   cmd->add_option("-o,--out", opt->out, "output pcap")->required();

@@ -139,6 +139,7 @@ void add_interp(CLI::App& app) {
   cmd->add_option("--prog", opt->prog, "program name or section (default: the first)");
   cmd->add_option("--out", opt->out, "output directory")->capture_default_str();
   cmd->add_option("--ncpus", opt->ncpus, "possible CPUs (values per percpu map entry)")
+      ->check(CLI::Range(1u, 4096u))
       ->capture_default_str();
   cmd->add_option("--ktime-step", opt->ktime_step,
                   "bpf_ktime_get_ns advances this much per call (ns)")

@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 ex=build/examples/xdp/firewall.o
 out=build/demo
 mkdir -p "$out"
-./build/npu objdump "$ex" | head -40
+./build/npu objdump "$ex" >"$out/objdump.txt"
+head -40 "$out/objdump.txt"
 echo "..."
 ./build/npu gen --profile examples/xdp/firewall.traffic.json --count 10000 -o "$out/traffic.pcap"
 ./build/npu interp "$ex" --pcap "$out/traffic.pcap" --maps examples/xdp/firewall.maps.json --out "$out"

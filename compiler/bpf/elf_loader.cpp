@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -188,6 +189,8 @@ class ElfReader {
 };
 
 std::vector<uint8_t> read_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw LoadError(path + ": is a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw LoadError(path + ": cannot open: " + std::strerror(errno));
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
@@ -210,7 +213,7 @@ class Linker {
       if (s.type != STT_FUNC || s.shndx == 0 || s.shndx >= elf.sections.size()) continue;
       const Section& sec = elf.sections[s.shndx];
       if (!sec.exec()) continue;
-      if (s.value % 8 || s.size % 8 || s.value + s.size > sec.size)
+      if (s.value % 8 || s.size % 8 || s.value > sec.size || s.size > sec.size - s.value)
         elf.fail(fmt::format("function '{}' is not within section '{}'", s.name, sec.name));
       funcs_.push_back(Func{s.shndx, s.value / 8, s.size / 8, s.name});
     }
@@ -441,7 +444,7 @@ void read_legacy_maps(ElfReader& elf, size_t sec_idx, Object& obj,
     const Symbol& s = elf.symbols[i];
     if (s.shndx != sec_idx || s.type == STT_SECTION || s.name.empty()) continue;
     constexpr size_t kDefSize = 5 * sizeof(uint32_t);
-    if (s.value + kDefSize > sec.size)
+    if (!sec.data || s.value > sec.size || kDefSize > sec.size - s.value)
       elf.fail(fmt::format("legacy map '{}' does not fit in section 'maps'", s.name));
     uint32_t f[5];
     std::memcpy(f, sec.data + s.value, kDefSize);
@@ -571,6 +574,11 @@ struct BtfFree {
 }  // namespace
 
 Object load_object(const std::string& path) {
+  // libbpf reports problems on stderr by default; ours are one line in LoadError.
+  struct QuietLibbpf {
+    libbpf_print_fn_t old = libbpf_set_print(silent_print);
+    ~QuietLibbpf() { libbpf_set_print(old); }
+  } quiet;
   ElfReader elf(read_file(path), path);
   Object obj;
   obj.path = path;
@@ -641,7 +649,10 @@ Object load_object(const std::string& path) {
     obj.programs.push_back(std::move(p));
   }
   if (obj.programs.empty()) elf.fail("no BPF programs in the object");
-  for (const MapDef& m : obj.maps) {
+  for (MapDef& m : obj.maps) {
+    // As libbpf does when it creates the map: one slot per possible CPU by default.
+    if (m.type == BPF_MAP_TYPE_PERF_EVENT_ARRAY && m.max_entries == 0)
+      m.max_entries = uint32_t(std::max(libbpf_num_possible_cpus(), 1));
     if (m.type == BPF_MAP_TYPE_UNSPEC || m.type > BPF_MAP_TYPE_USER_RINGBUF)
       elf.fail(fmt::format("map '{}' has unknown map type {}", m.name, m.type));
   }

@@ -81,6 +81,7 @@ std::optional<int64_t> number(const std::string& s) {
                 ? std::tolower(s[i]) - 'a' + 10
                 : -1;
     if (d < 0 || d >= base) return std::nullopt;
+    if (v > (UINT64_MAX - uint64_t(d)) / uint64_t(base)) return std::nullopt;  // overflows 64 bits
     v = v * base + d;
   }
   return negative ? int64_t(0 - v) : int64_t(v);

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cctype>
+#include <cstdio>
 #include <cstring>
 
 namespace ref {
@@ -79,7 +81,10 @@ void h_cpu(Exec& e) {
   e.reg[0] = e.ip->config().cpu;
 }
 
-// bpf_trace_printk(fmt, fmt_size, a1, a2, a3): the kernel's format subset.
+// bpf_trace_printk(fmt, fmt_size, a1, a2, a3) with the conversions bpf_bprintf_prepare()
+// accepts: optional [0 +-] flags and width, then c, s, p, or [l[l]] d/i/u/x/X. Returns the
+// length of the formatted text, as the kernel does. (%p prints the raw value; the kernel
+// hashes pointers, so only the length of that conversion can differ.)
 void h_trace_printk(Exec& e) {
   uint64_t n = e.reg[2];
   const uint8_t* f = e.access(e.reg[1], n, false);
@@ -88,51 +93,65 @@ void h_trace_printk(Exec& e) {
     e.reg[0] = neg(EINVAL);
     return;
   }
-  std::string fmtstr(reinterpret_cast<const char*>(f));
+  const std::string fmtstr(reinterpret_cast<const char*>(f));
+  const uint64_t args[3] = {e.reg[3], e.reg[4], e.reg[5]};
   std::string out;
-  uint64_t args[3] = {e.reg[3], e.reg[4], e.reg[5]};
   int argi = 0;
   for (size_t i = 0; i < fmtstr.size(); ++i) {
-    char c = fmtstr[i];
-    if (c != '%') {
-      out += c;
+    if (fmtstr[i] != '%') {
+      out += fmtstr[i];
       continue;
     }
-    if (++i >= fmtstr.size()) break;
-    if (fmtstr[i] == '%') {
+    if (fmtstr[i + 1] == '%') {
       out += '%';
+      ++i;
       continue;
     }
+    std::string spec = "%";
+    size_t j = i + 1;
+    while (j < fmtstr.size() && std::strchr("0+- ", fmtstr[j])) spec += fmtstr[j++];
+    while (j < fmtstr.size() && std::isdigit(static_cast<unsigned char>(fmtstr[j])))
+      spec += fmtstr[j++];
     int longs = 0;
-    while (i < fmtstr.size() && fmtstr[i] == 'l') ++longs, ++i;
-    if (i >= fmtstr.size() || argi >= 3) {
+    while (j < fmtstr.size() && fmtstr[j] == 'l' && longs < 2) ++longs, ++j;
+    char conv = j < fmtstr.size() ? fmtstr[j] : '\0';
+    if (argi >= 3 || !std::strchr("cspdiuxX", conv) || conv == '\0' ||
+        (longs && !std::strchr("diuxX", conv))) {
       e.reg[0] = neg(EINVAL);
       return;
     }
     uint64_t a = args[argi++];
-    if (longs == 0)
-      a = fmtstr[i] == 'd' || fmtstr[i] == 'i' ? uint64_t(int64_t(int32_t(a))) : uint32_t(a);
-    switch (fmtstr[i]) {
-      case 'd':
-      case 'i':
-        out += fmt::format("{}", int64_t(a));
-        break;
-      case 'u':
-        out += fmt::format("{}", a);
-        break;
-      case 'x':
-        out += fmt::format("{:x}", a);
-        break;
-      case 'p':
-        out += fmt::format("0x{:x}", e.reg[3 + argi - 1]);
-        break;
-      case 'c':
-        out += char(a);
-        break;
-      default:
-        e.reg[0] = neg(EINVAL);
-        return;
+    char buf[512];
+    if (conv == 's') {
+      // Read at most a bounded NUL-terminated string from memory the program may reach.
+      std::string str;
+      for (uint64_t k = 0; k < 256; ++k) {
+        const uint8_t* c = e.access(a + k, 1, false);
+        if (!c) return;
+        if (!*c) break;
+        str += char(*c);
+      }
+      std::snprintf(buf, sizeof buf, (spec + "s").c_str(), str.c_str());
+    } else if (conv == 'c') {
+      std::snprintf(buf, sizeof buf, (spec + "c").c_str(), int(uint8_t(a)));
+    } else if (conv == 'p') {
+      std::snprintf(buf, sizeof buf, (spec + "llx").c_str(), static_cast<unsigned long long>(a));
+    } else if (longs == 0) {
+      bool sgn = conv == 'd' || conv == 'i';
+      if (sgn)
+        std::snprintf(buf, sizeof buf, (spec + conv).c_str(), int32_t(a));
+      else
+        std::snprintf(buf, sizeof buf, (spec + conv).c_str(), uint32_t(a));
+    } else {
+      bool sgn = conv == 'd' || conv == 'i';
+      if (sgn)
+        std::snprintf(buf, sizeof buf, (spec + "ll" + conv).c_str(), static_cast<long long>(a));
+      else
+        std::snprintf(buf, sizeof buf, (spec + "ll" + conv).c_str(),
+                      static_cast<unsigned long long>(a));
     }
+    out += buf;
+    i = j;
   }
   e.reg[0] = out.size();
   e.ip->events().push_back(Event{Event::kTracePrintk, -1, std::move(out), {}});
@@ -144,10 +163,10 @@ void h_tail_call(Exec& e) {
   if (m->def().type != BPF_MAP_TYPE_PROG_ARRAY)
     return e.fault(fmt::format("bpf_tail_call on non-prog-array map '{}'", m->def().name));
   uint32_t idx = uint32_t(e.reg[3]);
-  uint32_t prog = 0;
-  if (idx >= m->def().max_entries || e.tail_calls >= kMaxTailCalls ||
-      m->sys_lookup(&idx, &prog) != 0)
-    return;  // falls through to the next instruction, as in the kernel
+  const uint8_t* slot = idx < m->def().max_entries ? m->peek(&idx) : nullptr;
+  if (!slot || e.tail_calls >= kMaxTailCalls) return;  // falls through, as in the kernel
+  uint32_t prog;
+  std::memcpy(&prog, slot, sizeof prog);
   if (prog >= e.ip->object().programs.size())
     return e.fault(
         fmt::format("prog array '{}' slot {} holds unknown program {}", m->def().name, idx, prog));
@@ -188,6 +207,7 @@ void h_redirect_map(Exec& e) {
   uint32_t key = uint32_t(e.reg[2]);
   bool found = m->peek(&key) != nullptr;
   if (!found && !(flags & BPF_F_BROADCAST)) {
+    e.xdp->redirect_map = -1;  // the kernel forgets the target on a miss
     e.reg[0] = flags & action_mask;
     return;
   }
@@ -306,8 +326,11 @@ void h_perf_event_output(Exec& e) {
   if (!data) return;
   uint64_t pkt_len = (flags & BPF_F_CTXLEN_MASK) >> 32;
   uint64_t index = flags & BPF_F_INDEX_MASK;
-  if (flags & ~(BPF_F_CTXLEN_MASK | BPF_F_INDEX_MASK) ||
-      pkt_len > uint64_t(e.pkt_end - e.pkt_data)) {
+  if (flags & ~(BPF_F_CTXLEN_MASK | BPF_F_INDEX_MASK)) {
+    e.reg[0] = neg(EINVAL);
+    return;
+  }
+  if (pkt_len > uint64_t(e.pkt_end - e.pkt_data)) {
     e.reg[0] = neg(EFAULT);
     return;
   }
@@ -337,7 +360,8 @@ void h_ringbuf_output(Exec& e) {
   for (const Event& ev : e.ip->events())
     if (ev.kind == Event::kRingbuf && &e.ip->map(ev.map) == m)
       used += (ev.data.size() + 8 + 7) / 8 * 8;
-  if (used + (size + 8 + 7) / 8 * 8 > m->def().max_entries) {
+  // The kernel refuses a record once producer - consumer would exceed size - 1.
+  if (used + (size + 8 + 7) / 8 * 8 >= m->def().max_entries) {
     e.reg[0] = neg(EAGAIN);
     return;
   }

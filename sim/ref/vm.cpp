@@ -262,7 +262,10 @@ void Exec::run() {
       fault("bad register number");
       return;
     }
-    if (in.dst == 10 && (in.cls() == BPF_ALU || in.cls() == BPF_ALU64 || in.cls() == BPF_LDX)) {
+    bool writes_src = in.cls() == BPF_STX && in.mode() == BPF_ATOMIC && (in.imm & BPF_FETCH);
+    if ((in.dst == 10 && (in.cls() == BPF_ALU || in.cls() == BPF_ALU64 || in.cls() == BPF_LDX ||
+                          in.cls() == BPF_LD)) ||
+        (in.src == 10 && writes_src)) {
       fault("write to the frame pointer r10");
       return;
     }

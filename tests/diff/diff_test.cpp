@@ -168,6 +168,14 @@ std::vector<traffic::Packet> probe_packets() {
       add(64, 4, key, flags);
   for (uint64_t flags : {0ull, 1ull}) add(64, 5, 7, flags);
   for (int32_t slot : {0, 1, 2}) add(64, 6, slot, 0);
+  for (int32_t f = 0; f < 8; ++f)
+    for (uint64_t v : {0ull, 1ull, 0xffffffffull, 0x8000000000000000ull, 0x123456789ull})
+      add(64, 7, f, v);
+  for (int32_t size = 0; size < 0x4000; size += 0x1d)  // fills the ring: nothing consumes it
+    for (uint64_t flags : {0ull, 1ull, 2ull, 4ull}) add(64, 8, size, flags);
+  for (uint64_t flags : {0ull, 1ull, 2ull, 0xffffffffull, (4ull << 32) | 0xffffffff,
+                         (100ull << 32) | 0xffffffff, 1ull << 60})
+    add(64, 9, 0, flags);
   return out;
 }
 

@@ -848,9 +848,11 @@ TEST(maps_kernel, PercpuArray) {
   run_diff(c);
 }
 
+// Hash iteration order is the kernel's private (randomly seeded) bucket order, so whether a
+// random key is the last one is chance: "next -2" is not required of unordered maps.
 const std::vector<std::string> kHashOutcomes = {
-    "update 0",  "update -17", "update -2", "update -7", "update -22", "delete 0",
-    "delete -2", "lookup 0",   "lookup -2", "next 0",    "next -2"};
+    "update 0", "update -17", "update -2", "update -7", "update -22",
+    "delete 0", "delete -2",  "lookup 0",  "lookup -2", "next 0"};
 
 TEST(maps_kernel, Hash) {
   DiffCase c =
@@ -966,7 +968,7 @@ TEST(maps_kernel, DevMapHash) {
                            universe_keys(4, 12, 15), false);
   c.value = dev_values(4);
   c.must_see = {"update 0",  "update -17", "update -7", "update -22", "delete 0",
-                "delete -2", "lookup 0",   "lookup -2", "next 0",     "next -2"};
+                "delete -2", "lookup 0",   "lookup -2", "next 0"};
   run_diff(c);
 }
 

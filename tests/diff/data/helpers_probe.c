@@ -43,7 +43,30 @@ struct {
   __uint(max_entries, 1);
 } depth SEC(".maps");
 
-enum { OP_HEAD, OP_TAIL, OP_META, OP_CSUM, OP_REDIRECT_MAP, OP_REDIRECT, OP_TAILCALL };
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 4096);
+} ring SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+  __uint(key_size, 4);
+  __uint(value_size, 4);
+  __uint(max_entries, 2);
+} perf SEC(".maps");
+
+enum {
+  OP_HEAD,
+  OP_TAIL,
+  OP_META,
+  OP_CSUM,
+  OP_REDIRECT_MAP,
+  OP_REDIRECT,
+  OP_TAILCALL,
+  OP_PRINTK,
+  OP_RINGBUF,
+  OP_PERF
+};
 
 static __always_inline void record(__u32 op, __s32 arg, __u64 arg64, __u32 len, __s64 v) {
   struct call c = {.op = op, .arg = arg, .arg64 = arg64, .len = len, .pad = 0};
@@ -96,6 +119,32 @@ int probe(struct xdp_md *ctx) {
       if (n) *n += 1;
       bpf_tail_call(ctx, &chain, (__u32)arg);
       r = -1;  // reached only when the tail call does not happen
+      break;
+    }
+    case OP_PRINTK: {
+      // The return value is the formatted length, or -EINVAL for a format the kernel refuses.
+      char str[4] = "abc";
+      switch (arg & 7) {
+        case 0: r = bpf_printk("%d %i\n", (int)arg64, -7); break;
+        case 1: r = bpf_printk("%08x|%X\n", (__u32)arg64, 0xbeef); break;
+        case 2: r = bpf_printk("%lld %llu %lx\n", arg64, arg64, arg64); break;
+        case 3: r = bpf_printk("%-5d|%5u|% d\n", (int)arg64, 42, 3); break;
+        case 4: r = bpf_printk("%+d %c%c\n", (int)arg64, 'h', 'i'); break;
+        case 5: r = bpf_printk("%s|%5s\n", str, str); break;
+        case 6: r = bpf_printk("%lllx\n", arg64); break;
+        default: r = bpf_printk("%%|%q\n", 1); break;
+      }
+      break;
+    }
+    case OP_RINGBUF: {
+      __u8 buf[256];
+      for (int i = 0; i < 256; i++) buf[i] = i;
+      r = bpf_ringbuf_output(&ring, buf, (__u32)arg & 0xff, arg64);
+      break;
+    }
+    case OP_PERF: {
+      __u64 rec = arg64;
+      r = bpf_perf_event_output(ctx, &perf, arg64, &rec, sizeof rec);
       break;
     }
     default:
