@@ -445,7 +445,11 @@ Interpreter::Interpreter(const bpf::Object& obj, Config cfg) : obj_(obj), cfg_(s
       throw bpf::LoadError(fmt::format("{}: program '{}' {}", obj.path, p.name, bad));
   }
   for (const bpf::MapDef& d : obj.maps) {
-    maps_.push_back(make_map(d, cfg_.ncpus));
+    try {
+      maps_.push_back(make_map(d, cfg_.ncpus));
+    } catch (const bpf::LoadError& err) {  // name the object, as every load error does
+      throw bpf::LoadError(fmt::format("{}: {}", obj.path, err.what()));
+    }
     if (d.global_data && !d.initial.empty()) {
       uint32_t zero = 0;
       std::vector<uint8_t> v(d.initial);
