@@ -277,25 +277,12 @@ class Linker {
         }
       }
     }
-    // Callers were placed before their callees' addresses were known.
-    for (auto& fix : pending_) {
-      p.insns[fix.insn].imm =
-          static_cast<int32_t>(placed_[fix.func] + fix.delta) - static_cast<int32_t>(fix.rel_to);
-    }
-    pending_.clear();
     std::stable_sort(p.lines.begin(), p.lines.end(),
                      [](const LineInfo& a, const LineInfo& b) { return a.insn < b.insn; });
     return p;
   }
 
  private:
-  struct Pending {
-    size_t insn;
-    const Func* func;
-    uint64_t delta;
-    uint32_t rel_to;
-  };
-
   const Reloc* reloc_at(size_t sec, uint64_t insn) const {
     auto s = elf_.relocs.find(sec);
     if (s == elf_.relocs.end()) return nullptr;
@@ -346,10 +333,10 @@ class Linker {
     if (tsec.exec()) {
       uint64_t tgt_insn = (sym.value + static_cast<uint32_t>(lo.imm)) / 8;
       const Func* tgt = func_at(sym.shndx, tgt_insn, p.section, sec_insn);
-      place(tgt, queue);
+      uint32_t at = place(tgt, queue);
       lo.src = BPF_PSEUDO_FUNC;
+      lo.imm = static_cast<int32_t>(at + (tgt_insn - tgt->start)) - static_cast<int32_t>(idx + 1);
       hi.imm = 0;
-      pending_.push_back(Pending{idx, tgt, tgt_insn - tgt->start, static_cast<uint32_t>(idx + 1)});
       return;
     }
     auto by_sec = sec_map_.find(sym.shndx);
@@ -432,7 +419,6 @@ class Linker {
   const struct btf* btf_;
   std::vector<Func> funcs_;
   std::map<const Func*, uint32_t> placed_;
-  std::vector<Pending> pending_;
   std::map<size_t, std::vector<RawLine>> lines_;
 };
 

@@ -549,29 +549,27 @@ class Edges {
   }
 
   void icmp() {
-    for (Ipv4Addr a : capped(p_.dst_ipv4, kMaxPerList, dst4_)) {
-      Ipv4 h = ip4();
-      h.dst = a;
+    // An echo request and reply to each configured address; same bytes as before.
+    auto echo = [this](const std::string& proto, const std::string& addr,
+                       const PacketBuilder& base) {
       for (bool reply : {false, true}) {
         IcmpEcho e;
         e.reply = reply;
         e.id = 0x4242;
         e.seq = 7;
-        add(fmt::format("icmp/echo-{}/{}", reply ? "reply" : "request", format_ipv4(a)),
-            v4().ipv4(h).icmp(e).payload_size(32));
+        add(fmt::format("{}/echo-{}/{}", proto, reply ? "reply" : "request", addr),
+            PacketBuilder(base).icmp(e).payload_size(32));
       }
+    };
+    for (Ipv4Addr a : capped(p_.dst_ipv4, kMaxPerList, dst4_)) {
+      Ipv4 h = ip4();
+      h.dst = a;
+      echo("icmp", format_ipv4(a), v4().ipv4(h));
     }
     for (Ipv6Addr a : capped(p_.dst_ipv6, kMaxPerList, dst6_)) {
       Ipv6 h = ip6();
       h.dst = a;
-      for (bool reply : {false, true}) {
-        IcmpEcho e;
-        e.reply = reply;
-        e.id = 0x4242;
-        e.seq = 7;
-        add(fmt::format("icmpv6/echo-{}/{}", reply ? "reply" : "request", format_ipv6(a)),
-            v6().ipv6(h).icmp(e).payload_size(32));
-      }
+      echo("icmpv6", format_ipv6(a), v6().ipv6(h));
     }
     IcmpEcho big;
     add("icmp/echo-request-1000", v4().icmp(big).payload_size(1000));

@@ -103,15 +103,16 @@ void compare(const std::string& name, const std::string& obj_path, const std::st
     if (d.type == BPF_MAP_TYPE_PROG_ARRAY) continue;
     Entries ours;
     for (const ref::MapEntry& e : ref::dump(ip.map(m))) ours.emplace_back(e.key, e.value);
-    Entries theirs = k.map_dump(d.name);
-    if (sorted(ours) != sorted(theirs)) {
+    ours = sorted(std::move(ours));
+    Entries theirs = sorted(k.map_dump(d.name));
+    if (ours != theirs) {
       ++map_diffs;
       first << fmt::format("map '{}' differs: interpreter {} entries, kernel {} entries\n", d.name,
                            ours.size(), theirs.size());
       for (size_t e = 0; e < std::min(ours.size(), theirs.size()) && e < 8; ++e)
-        if (sorted(ours)[e] != sorted(theirs)[e])
-          first << fmt::format("  key {}: interpreter {} kernel {}\n", hex(sorted(ours)[e].first),
-                               hex(sorted(ours)[e].second), hex(sorted(theirs)[e].second));
+        if (ours[e] != theirs[e])
+          first << fmt::format("  key {}: interpreter {} kernel {}\n", hex(ours[e].first),
+                               hex(ours[e].second), hex(theirs[e].second));
     }
   }
   std::string vs;
