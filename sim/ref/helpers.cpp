@@ -1,6 +1,7 @@
 // BPF helpers of the reference interpreter, with the kernel's semantics for
 // XDP programs, and the XDP run itself (buffer layout as the kernel's test run).
 #include "compiler/bpf/helpers.h"
+#include "sim/ref/csum.h"
 #include "sim/ref/vm_exec.h"
 
 #include <fmt/format.h>
@@ -214,35 +215,6 @@ void h_redirect_map(Exec& e) {
   e.xdp->redirect_map = map_index(e, m);
   e.xdp->redirect_key = key;
   e.reg[0] = XDP_REDIRECT;
-}
-
-// x86-64 csum_partial: 64-bit ones' complement accumulation folded to 32 bits; a tail
-// shorter than 8 bytes is read zero-padded.
-uint32_t csum_partial(const uint8_t* p, size_t len, uint32_t seed) {
-  uint64_t sum = seed;
-  auto add = [&sum](uint64_t v) {
-    sum += v;
-    if (sum < v) ++sum;
-  };
-  for (; len >= 8; p += 8, len -= 8) {
-    uint64_t v;
-    std::memcpy(&v, p, 8);
-    add(v);
-  }
-  if (len) {
-    uint64_t v = 0;
-    std::memcpy(&v, p, len);
-    add(v);
-  }
-  uint32_t hi = uint32_t(sum >> 32), lo = uint32_t(sum);
-  uint32_t r = hi + lo;
-  if (r < lo) ++r;
-  return r;
-}
-
-uint32_t csum_add(uint32_t a, uint32_t b) {
-  uint32_t r = a + b;
-  return r + (r < b);
 }
 
 // bpf_csum_diff as Linux 6.13+ computes it: no scratch buffer, sizes need not be multiples of

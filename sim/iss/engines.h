@@ -1,0 +1,52 @@
+// The engines a core sends commands to, as functional models with fixed
+// latencies from Timing: the map engine (BPF maps with the kernel's semantics,
+// the reference interpreter's map code, values in device memory windows), the
+// atomic unit, and the checksum, hash, random and time engines. The SystemC NIC
+// model wraps these for contention; the functions stay the same.
+#pragma once
+
+#include "sim/iss/ports.h"
+#include "sim/ref/maps.h"
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace npu::iss {
+
+class Engines : public EnginePort {
+ public:
+  // mem: where keys, values and atomics' targets are read and written.
+  // map_cpus: the number of copies a percpu map keeps; thread (core, t) uses
+  // copy (core * threads + t) % map_cpus.
+  Engines(MemoryPort& mem, const Timing& timing, unsigned threads_per_core, unsigned map_cpus = 1,
+          uint64_t seed = 0);
+
+  Completion command(const Command& cmd) override;
+
+  // Map value memory: device addresses NPU_MAP_BASE + (id << NPU_MAP_SHIFT) + offset.
+  bool map_dmi(uint64_t addr, Dmi* out);
+
+  // The map with this id, or nullptr.
+  ref::Map* map(uint32_t id);
+  std::vector<uint32_t> map_ids() const;
+  unsigned map_cpus() const { return map_cpus_; }
+
+ private:
+  bool read(unsigned core, uint64_t addr, size_t n, void* out);
+  bool write(unsigned core, uint64_t addr, size_t n, const void* in);
+  uint64_t map_addr(uint32_t id, const uint8_t* value);
+  Completion map_command(const Command& cmd);
+  Completion atomic(const Command& cmd);
+
+  MemoryPort& mem_;
+  const Timing& timing_;
+  unsigned threads_per_core_, map_cpus_;
+  std::vector<std::unique_ptr<ref::Map>> maps_;  // by id; 0 is never used
+  uint64_t rand_state_;
+};
+
+// The kernel's jhash (Bob Jenkins' lookup3) over n bytes.
+uint32_t jhash(const uint8_t* p, size_t n, uint32_t seed);
+
+}  // namespace npu::iss

@@ -1,0 +1,66 @@
+// What a core sees of the rest of the device: three abstract ports. The ISS's
+// own Machine implements them with flat memories and fixed latencies; the
+// SystemC NIC model plugs in its memories, engines and contention instead, and
+// an RTL core in lockstep reaches the same ones. A core never sees a bus.
+#pragma once
+
+#include "compiler/npu/isa.h"
+#include "sim/iss/timing.h"
+
+#include <cstdint>
+
+namespace npu::iss {
+
+// Direct access to a region of device memory (as TLM's DMI): host bytes
+// [host, host + (hi - lo)) are device addresses [lo, hi).
+struct Dmi {
+  uint8_t* host = nullptr;
+  uint64_t lo = 0, hi = 0;
+  bool writable = false;
+  uint32_t latency = 1;  // cycles until a loaded value is usable
+  Region region = Region::EMEM;
+};
+
+class MemoryPort {
+ public:
+  virtual ~MemoryPort() = default;
+  // The region holding device address addr as core `core` sees it (local
+  // memory is the core's own), or false when no region does.
+  virtual bool dmi(unsigned core, uint64_t addr, Dmi* out) = 0;
+};
+
+// A command to an engine (map, atomic, checksum, hash, random, time). The
+// engine does the work functionally when the command issues and says how long
+// the result takes; faults name the address that could not be reached.
+struct Command {
+  Op op;
+  uint8_t width;  // atomics: 4 or 8
+  unsigned core, thread;
+  uint64_t cycle;       // issue cycle
+  uint64_t addr;        // atomics: b + imm
+  uint64_t b, c, d, e;  // register operands
+};
+
+struct Completion {
+  uint64_t value = 0;    // into register a (when the instruction writes one)
+  uint32_t latency = 1;  // cycles from issue until value is usable
+  bool fault = false;    // value unusable: the thread traps (NPU_FAULT MEM) at fault_addr
+  uint64_t fault_addr = 0;
+};
+
+class EnginePort {
+ public:
+  virtual ~EnginePort() = default;
+  virtual Completion command(const Command& cmd) = 0;
+};
+
+class QueuePort {
+ public:
+  virtual ~QueuePort() = default;
+  // Pops the head of the lowest-numbered non-empty queue in mask; false if all are empty.
+  virtual bool pop(uint32_t mask, uint64_t* value) = 0;
+  virtual bool ready(uint32_t mask) const = 0;
+  virtual void push(uint32_t queue, uint64_t value) = 0;
+};
+
+}  // namespace npu::iss
