@@ -10,5 +10,7 @@ void add_objdump(CLI::App& app);
 void add_interp(CLI::App& app);
 void add_conformance(CLI::App& app);
 void add_gen(CLI::App& app);
+void add_as(CLI::App& app);
+void add_disasm(CLI::App& app);
 
 }  // namespace npu_cli

@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
   npu_cli::add_interp(app);
   npu_cli::add_conformance(app);
   npu_cli::add_gen(app);
+  npu_cli::add_as(app);
+  npu_cli::add_disasm(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -30,7 +30,7 @@ constexpr FormatInfo make_format(const char* name, std::initializer_list<Field> 
   return f;
 }
 
-const FormatInfo kFormats[] = {
+constexpr FormatInfo kFormats[] = {
 #define F(x) Field::x,
 #define NPU_FORMAT(name, fields) make_format(#name, {fields}),
 #include "compiler/npu/isa.def"
@@ -39,11 +39,48 @@ const FormatInfo kFormats[] = {
 
 #define W(...) \
   { __VA_ARGS__ }
+// The field an operand placeholder of a syntax string stands for.
+constexpr int placeholder_field(char c) {
+  switch (c) {
+    case 'a':
+      return int(Field::A);
+    case 'b':
+      return int(Field::B);
+    case 'c':
+      return int(Field::C);
+    case 'd':
+      return int(Field::D);
+    case 'e':
+      return int(Field::E);
+    case 'o':
+    case 'n':
+      return int(Field::OFF);
+    case 'i':
+    case 'j':
+    case 'm':
+    case 's':
+    case 'q':
+      return int(Field::IMM);
+    default:
+      return -1;
+  }
+}
+
 constexpr OpInfo make_op(const char* id, const char* mn, uint8_t opcode, Format fmt,
                          const char* syntax, Unit unit, uint8_t cycles, uint8_t flags,
                          std::initializer_list<int> widths, const char* summary) {
-  OpInfo o{id, mn, opcode, fmt, syntax, unit, cycles, flags, 0, {}, summary};
+  OpInfo o{id, mn, opcode, fmt, syntax, unit, cycles, flags, 0, {}, summary, 0, 0xff};
   for (int w : widths) o.widths[o.nwidths++] = uint8_t(w);
+  // The instruction's fields are those its syntax shows; each must be in its format.
+  for (const char* p = syntax; *p; ++p) {
+    if (*p != '%') continue;
+    int f = placeholder_field(*++p);
+    if (f < 0) throw "isa.def: unknown placeholder in a syntax string";
+    o.fields |= 1u << f;
+    o.mask |= field_mask(Field(f));
+  }
+  if (o.fields & ~kFormats[unsigned(fmt)].fields)
+    throw "isa.def: syntax uses a field its format lacks";
   return o;
 }
 
@@ -91,8 +128,8 @@ constexpr const char* kUnitNames[] = {"ctrl", "branch", "csr",    "queue", "alu"
                                       "map",  "csum",   "hash",   "rand",  "time"};
 static_assert(sizeof(kUnitNames) / sizeof(kUnitNames[0]) == unsigned(Unit::kCount));
 
-bool uses(const FormatInfo& f, Field x) {
-  return f.fields & (1u << unsigned(x));
+bool uses(const OpInfo& o, Field x) {
+  return o.fields & (1u << unsigned(x));
 }
 
 uint64_t put(Field f, int64_t v) {
@@ -169,10 +206,9 @@ uint64_t encode(const Insn& in) {
   if (code < 0)
     throw std::invalid_argument(o.nwidths ? fmt::format("{} has no size {}", o.mnemonic, in.width)
                                           : fmt::format("{} takes no size suffix", o.mnemonic));
-  const FormatInfo& f = format_info(o.format);
   uint64_t w = uint64_t(code);
   auto field = [&](Field x, int64_t v) {
-    if (!uses(f, x)) return;
+    if (!uses(o, x)) return;
     check_range(x, v);
     w |= put(x, v);
   };
@@ -193,23 +229,22 @@ bool decode(uint64_t word, Insn* out, std::string* why) {
     return false;
   }
   const OpInfo& o = op_info(e.op);
-  const FormatInfo& f = format_info(o.format);
-  if (word & ~f.mask) {
+  if (word & ~o.mask) {
     if (why)
-      *why = fmt::format("{}: bits 0x{:016x} set outside the fields of format {}", o.mnemonic,
-                         word & ~f.mask, f.name);
+      *why = fmt::format("{}: bits 0x{:016x} set outside the instruction's fields", o.mnemonic,
+                         word & ~o.mask);
     return false;
   }
   Insn in;
   in.op = e.op;
   in.width = e.width;
-  if (uses(f, Field::A)) in.a = uint8_t(get(Field::A, word));
-  if (uses(f, Field::B)) in.b = uint8_t(get(Field::B, word));
-  if (uses(f, Field::C)) in.c = uint8_t(get(Field::C, word));
-  if (uses(f, Field::D)) in.d = uint8_t(get(Field::D, word));
-  if (uses(f, Field::E)) in.e = uint8_t(get(Field::E, word));
-  if (uses(f, Field::OFF)) in.off = int16_t(get(Field::OFF, word));
-  if (uses(f, Field::IMM)) in.imm = int32_t(get(Field::IMM, word));
+  if (uses(o, Field::A)) in.a = uint8_t(get(Field::A, word));
+  if (uses(o, Field::B)) in.b = uint8_t(get(Field::B, word));
+  if (uses(o, Field::C)) in.c = uint8_t(get(Field::C, word));
+  if (uses(o, Field::D)) in.d = uint8_t(get(Field::D, word));
+  if (uses(o, Field::E)) in.e = uint8_t(get(Field::E, word));
+  if (uses(o, Field::OFF)) in.off = int16_t(get(Field::OFF, word));
+  if (uses(o, Field::IMM)) in.imm = int32_t(get(Field::IMM, word));
   *out = in;
   return true;
 }
@@ -226,7 +261,8 @@ std::string format_insn(const Insn& in, uint64_t pc, LabelFn label, void* ctx) {
   auto target = [&](int64_t rel) {
     uint64_t t = pc + uint64_t(rel);
     std::string name = label ? label(t, ctx) : std::string();
-    return name.empty() ? fmt::format("{}", t) : name;
+    // Signed: a target below 0 is never valid but encodable, and reads better as -n.
+    return name.empty() ? fmt::format("{}", int64_t(t)) : name;
   };
   auto disp = [](int64_t v) {
     return v == 0 ? std::string() : fmt::format("{}{}", v < 0 ? '-' : '+', v < 0 ? -v : v);
@@ -284,13 +320,12 @@ std::string format_insn(const Insn& in, uint64_t pc, LabelFn label, void* ctx) {
 
 uint32_t regs_read(const Insn& in) {
   const OpInfo& o = op_info(in.op);
-  const FormatInfo& f = format_info(o.format);
   uint32_t m = 0;
-  if (uses(f, Field::A) && (o.flags & RA)) m |= 1u << in.a;
-  if (uses(f, Field::B)) m |= 1u << in.b;
-  if (uses(f, Field::C)) m |= 1u << in.c;
-  if (uses(f, Field::D)) m |= 1u << in.d;
-  if (uses(f, Field::E)) m |= 1u << in.e;
+  if (uses(o, Field::A) && (o.flags & RA)) m |= 1u << in.a;
+  if (uses(o, Field::B)) m |= 1u << in.b;
+  if (uses(o, Field::C)) m |= 1u << in.c;
+  if (uses(o, Field::D)) m |= 1u << in.d;
+  if (uses(o, Field::E)) m |= 1u << in.e;
   if (in.op == Op::LIH) m |= 1u << in.a;  // keeps the low half
   return m;
 }

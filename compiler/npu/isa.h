@@ -90,6 +90,8 @@ struct OpInfo {
   uint8_t nwidths;
   std::array<uint8_t, 8> widths;
   const char* summary;
+  uint32_t fields;  // bit i set: the syntax shows Field(i) (a subset of the format's)
+  uint64_t mask;    // word bits the instruction defines; a word with others set is undefined
 };
 
 struct CsrInfo {

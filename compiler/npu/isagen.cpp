@@ -193,13 +193,11 @@ std::string systemverilog() {
         (op.flags & ASYNC) ? 1 : 0, (op.flags & STOP) ? 1 : 0);
   }
   o << "      default: d = '0;\n    endcase\n    return d;\n  endfunction\n\n";
-  o << "  // Word bits each format defines; a word with other bits set is undefined.\n"
-       "  function automatic logic [63:0] format_mask(input fmt_e f);\n"
-       "    unique case (f)\n";
-  for (unsigned i = 0; i < unsigned(Format::kCount); ++i) {
-    const FormatInfo& f = format_info(Format(i));
-    o << fmt::format("      FMT_{}: return 64'h{:016x};\n", f.name, f.mask);
-  }
+  o << "  // Word bits each instruction defines; a word with other bits set is undefined.\n"
+       "  function automatic logic [63:0] insn_mask(input op_e op);\n"
+       "    unique case (op)\n";
+  for (unsigned i = 0; i < kNumOps; ++i)
+    o << fmt::format("      OP_{}: return 64'h{:016x};\n", op_info(Op(i)).id, op_info(Op(i)).mask);
   o << "      default: return 64'h0;\n    endcase\n  endfunction\n\n";
   o << "  // Control and status register numbers.\n";
   for (const CsrInfo& c : csrs())

@@ -97,6 +97,7 @@ void Core::load_code(const std::vector<uint64_t>& words) {
   Slot end{};
   end.op = kIllegal;
   end.cycles = 1;
+  end.word = ~uint64_t(0);  // undefined (opcode 0xff): how the trace shows a pc outside the store
   code_.push_back(end);
 }
 
@@ -126,7 +127,8 @@ uint8_t* Core::access(Thread& th, uint64_t addr, unsigned size, bool write, uint
   }
   Dmi d;
   if (!mem_.dmi(id_, addr, &d) || !d.host || end > d.hi || addr < d.lo) return nullptr;
-  dmi_cache_[dmi_next_++ % dmi_cache_.size()] = d;
+  // Map value windows are not cached: mfree (from any core) releases their memory.
+  if (d.region != Region::MAP) dmi_cache_[dmi_next_++ % dmi_cache_.size()] = d;
   if (write && !d.writable) return nullptr;
   *latency = d.latency;
   return d.host + (addr - d.lo);
@@ -145,6 +147,8 @@ void Core::fault(Thread& th, unsigned t, uint64_t pc, Fault cause, uint64_t addr
 }
 
 bool Core::read_csr(const Thread& th, unsigned t, int64_t n, uint64_t* v) const {
+  // Csr is 16 bits wide: a larger number must not alias a defined one.
+  if (n < 0 || n > 0xffff) return false;
   switch (Csr(n)) {
     case Csr::TID:
       *v = t;
@@ -199,6 +203,7 @@ bool Core::read_csr(const Thread& th, unsigned t, int64_t n, uint64_t* v) const 
 }
 
 bool Core::write_csr(Thread& th, int64_t n, uint64_t v) {
+  if (n < 0 || n > 0xffff) return false;
   switch (Csr(n)) {
     case Csr::PKT_LO:
       th.pkt_lo = v;
@@ -388,7 +393,6 @@ void Core::exec(unsigned t, uint64_t until) {
   }
 
     switch (s.op) {
-      using S64 = int64_t;
       ALU(ADD, x + y)
       ALU(SUB, x - y)
       ALU(MUL, x * y)
@@ -507,6 +511,8 @@ void Core::exec(unsigned t, uint64_t until) {
         goto jump;
       case Op::CSRR: {
         cycle_ = cyc;
+        th.stats.instret += instret;  // instret counts this run's instructions so far
+        instret = 0;
         if (!read_csr(th, t, s.imm, &v)) FAULT(Fault::CSR, uint64_t(s.imm));
         goto write;
       }
@@ -637,6 +643,7 @@ void Core::exec(unsigned t, uint64_t until) {
       flt = Fault::ILLEGAL;
       fault_addr = next;
       pc = next;
+      if (tracer_) tracer_->retired({id_, t, cyc, next, code[ncode].word, -1, 0, uint8_t(flt)});
       goto trap;
     }
   done:

@@ -283,11 +283,19 @@ Completion Engines::map_command(const Command& cmd) {
       maps_[cmd.b].reset();
       c.value = 0;
       return c;
-    case Op::MLOOKUP:
-    case Op::MPEEK: {
+    case Op::MLOOKUP: {
       if (!get_key(cmd.c)) return fail_at(cmd.c);
-      const uint8_t* v = cmd.op == Op::MLOOKUP ? m->lookup(key, cpu) : m->peek(key, cpu);
-      c.value = map_addr(uint32_t(cmd.b), v);
+      c.value = map_addr(uint32_t(cmd.b), m->lookup(key, cpu));
+      return c;
+    }
+    case Op::MPEEK: {
+      // For maps whose values programs never point at (prog arrays, devmaps):
+      // the value's first word, with bit 32 saying it exists.
+      if (!get_key(cmd.c)) return fail_at(cmd.c);
+      const uint8_t* v = m->peek(key, cpu);
+      uint32_t w = 0;
+      if (v) std::memcpy(&w, v, std::min<size_t>(4, def.value_size));
+      c.value = v ? (uint64_t(1) << 32) | w : 0;
       return c;
     }
     case Op::MUPDATE:
