@@ -12,5 +12,6 @@ void add_conformance(CLI::App& app);
 void add_gen(CLI::App& app);
 void add_as(CLI::App& app);
 void add_disasm(CLI::App& app);
+void add_iss(CLI::App& app);
 
 }  // namespace npu_cli

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   npu_cli::add_gen(app);
   npu_cli::add_as(app);
   npu_cli::add_disasm(app);
+  npu_cli::add_iss(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
