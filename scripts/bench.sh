@@ -19,3 +19,18 @@ for ex in firewall router loops; do
   echo "$ex: $((ir / 10000)) host instructions per packet in run_xdp (callgrind)"
 done
 rm -rf "$out"
+
+# The NPU ISS: simulated instructions per host second on one core (wall clock;
+# ALU, memory/packet and eight-thread loops), then host instructions per
+# simulated instruction inside Machine::run under callgrind (repeatable).
+./build/bench/iss_speed
+iss_out=$(mktemp -d)
+for c in alu mem alu8 emem8; do
+  valgrind --tool=callgrind --toggle-collect='npu::iss::Machine::run*' \
+    --callgrind-out-file="$iss_out/cg" ./build/bench/iss_speed --quick --case $c \
+    >"$iss_out/out" 2>"$iss_out/log"
+  ir=$(grep -o 'refs: *[0-9,]*' "$iss_out/log" | tail -1 | tr -d ', ' | cut -d: -f2)
+  n=$(grep -o '\[[0-9]* insns' "$iss_out/out" | tr -dc 0-9)
+  echo "iss $c: $(awk -v a="$ir" -v b="$n" 'BEGIN { printf "%.1f", a / b }') host instructions per simulated instruction in Machine::run (callgrind)"
+done
+rm -rf "$iss_out"

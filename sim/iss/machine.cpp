@@ -42,6 +42,9 @@ Machine::Machine(const MachineConfig& cfg)
     throw std::invalid_argument("machine: need 1 or more cores and 1 to 64 threads per core");
   if (cfg.cls_size < NPU_CLS_FW_DATA)
     throw std::invalid_argument("machine: shared SRAM smaller than the firmware's fixed layout");
+  // A zero quantum would never move run()'s clock; a zero clock divides by zero in `time`.
+  if (cfg.quantum == 0) throw std::invalid_argument("machine: quantum must be at least 1 cycle");
+  if (cfg.timing.clock_mhz == 0) throw std::invalid_argument("machine: clock_mhz must not be 0");
   engines_ = std::make_unique<Engines>(*this, cfg_.timing, cfg.threads, cfg.map_cpus, cfg.seed);
   for (unsigned c = 0; c < cfg.cores; ++c) {
     lm_.emplace_back(lm_size_);
