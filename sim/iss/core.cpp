@@ -39,6 +39,26 @@ uint64_t sext(uint64_t v, unsigned bytes) {
 }
 
 uint64_t load_le(const uint8_t* p, unsigned n) {
+  // Fixed-size copies for the BPF sizes compile to single loads.
+  switch (n) {
+    case 1:
+      return p[0];
+    case 2: {
+      uint16_t v;
+      std::memcpy(&v, p, 2);
+      return v;
+    }
+    case 4: {
+      uint32_t v;
+      std::memcpy(&v, p, 4);
+      return v;
+    }
+    case 8: {
+      uint64_t v;
+      std::memcpy(&v, p, 8);
+      return v;
+    }
+  }
   uint64_t v = 0;
   std::memcpy(&v, p, n);
   return v;
@@ -49,6 +69,24 @@ uint64_t load_be(const uint8_t* p, unsigned n) {
   return v;
 }
 void store_le(uint8_t* p, uint64_t v, unsigned n) {
+  switch (n) {
+    case 1:
+      p[0] = uint8_t(v);
+      return;
+    case 2: {
+      uint16_t x = uint16_t(v);
+      std::memcpy(p, &x, 2);
+      return;
+    }
+    case 4: {
+      uint32_t x = uint32_t(v);
+      std::memcpy(p, &x, 4);
+      return;
+    }
+    case 8:
+      std::memcpy(p, &v, 8);
+      return;
+  }
   std::memcpy(p, &v, n);
 }
 void store_be(uint8_t* p, uint64_t v, unsigned n) {
@@ -101,7 +139,12 @@ void Core::load_code(const std::vector<uint64_t>& words) {
   code_.push_back(end);
 }
 
+void Core::invalidate_dmi() {
+  dmi_cache_.fill(Dmi{});
+}
+
 void Core::start(unsigned t, uint64_t pc) {
+  cut_ = false;  // a re-boot does not continue the thread a limit cut off
   Thread& th = threads_.at(t);
   th = Thread{};
   th.pc = pc;
@@ -127,8 +170,8 @@ uint8_t* Core::access(Thread& th, uint64_t addr, unsigned size, bool write, uint
   }
   Dmi d;
   if (!mem_.dmi(id_, addr, &d) || !d.host || end > d.hi || addr < d.lo) return nullptr;
-  // Map value windows are not cached: mfree (from any core) releases their memory.
-  if (d.region != Region::MAP) dmi_cache_[dmi_next_++ % dmi_cache_.size()] = d;
+  // Regions that can go away (map values, on mfree) are dropped by invalidate_dmi().
+  dmi_cache_[dmi_next_++ % dmi_cache_.size()] = d;
   if (write && !d.writable) return nullptr;
   *latency = d.latency;
   return d.host + (addr - d.lo);
@@ -245,20 +288,23 @@ bool Core::pick(uint64_t until, unsigned* out) {
   for (;;) {
     if (cycle_ >= until) return false;
     // Round robin, the thread that just ran last.
-    for (unsigned k = 1; k <= n; ++k) {
-      unsigned i = (current_ + k) % n;
+    // Before any thread has run, thread 0 goes first and no swap is charged.
+    for (unsigned k = ran_ ? 1 : 0; k < (ran_ ? n + 1 : n); ++k) {
+      unsigned i = current_ + k;  // < 2n: one subtraction instead of a divide
+      if (i >= n) i -= n;
       Thread& th = threads_[i];
       if (th.state == ThreadState::kQueue && queues_.ready(th.qmask)) {
         th.state = ThreadState::kReady;
         th.wake = cycle_;
       }
       if (th.state == ThreadState::kReady && th.wake <= cycle_) {
-        if (i != current_) {
+        if (ran_ && i != current_) {
           ++stats_.swaps;
           stats_.swap_cycles += timing_.swap_cycles;
           cycle_ += timing_.swap_cycles;
         }
         current_ = i;
+        ran_ = true;
         *out = i;
         return true;
       }

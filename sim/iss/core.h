@@ -93,6 +93,10 @@ class Core {
   // faulted or asleep on an empty queue). Deterministic.
   Stop run(uint64_t until);
 
+  // Forgets the memory regions the core has cached (TLM's
+  // invalidate_direct_mem_ptr): the device calls it when a region goes away.
+  void invalidate_dmi();
+
   uint64_t cycle() const { return cycle_; }
   // Moves an idle core's clock forward to c (counted as idle).
   void advance(uint64_t c) {
@@ -139,6 +143,7 @@ class Core {
   uint64_t cycle_ = 0;
   unsigned current_ = 0;
   bool cut_ = false;  // current_ was stopped by `until` and goes on without a swap
+  bool ran_ = false;  // some thread has issued since the core was made
   CoreStats stats_;
   Tracer* tracer_ = nullptr;
 };

@@ -3,6 +3,8 @@
 #include "firmware/abi.h"
 #include "sim/ref/csum.h"
 
+#include <linux/bpf.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -241,6 +243,13 @@ Completion Engines::map_command(const Command& cmd) {
     md.flags = def.flags;
     int err = ref::check_map_def(md, map_cpus_);
     if (err == 0 && !ref::map_type_supported(md.type)) err = -EINVAL;
+    uint64_t per_cpu = md.type == BPF_MAP_TYPE_PERCPU_ARRAY || md.type == BPF_MAP_TYPE_PERCPU_HASH ||
+                               md.type == BPF_MAP_TYPE_LRU_PERCPU_HASH
+                           ? map_cpus_
+                           : 1;
+    if (err == 0 &&
+        (uint64_t(md.key_size) + uint64_t(md.value_size) * per_cpu) * md.max_entries > kMaxMapBytes)
+      err = -E2BIG;
     if (err) {
       c.value = neg(-err);
       return c;
@@ -281,6 +290,7 @@ Completion Engines::map_command(const Command& cmd) {
   switch (cmd.op) {
     case Op::MFREE:
       maps_[cmd.b].reset();
+      if (unmap_hook_) unmap_hook_();
       c.value = 0;
       return c;
     case Op::MLOOKUP: {

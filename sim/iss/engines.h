@@ -9,6 +9,7 @@
 #include "sim/ref/maps.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -23,6 +24,14 @@ class Engines : public EnginePort {
           uint64_t seed = 0);
 
   Completion command(const Command& cmd) override;
+
+  // Called after a map's memory goes away (mfree), so that cores drop cached
+  // regions that point into it.
+  void set_unmap_hook(std::function<void()> hook) { unmap_hook_ = std::move(hook); }
+
+  // The most bytes one map may take (keys and values, all copies): larger
+  // definitions are refused with -E2BIG, as a device's memory would.
+  static constexpr uint64_t kMaxMapBytes = uint64_t(256) << 20;
 
   // Map value memory: device addresses NPU_MAP_BASE + (id << NPU_MAP_SHIFT) + offset.
   bool map_dmi(uint64_t addr, Dmi* out);
@@ -44,6 +53,7 @@ class Engines : public EnginePort {
   unsigned threads_per_core_, map_cpus_;
   std::vector<std::unique_ptr<ref::Map>> maps_;  // by id; 0 is never used
   uint64_t rand_state_;
+  std::function<void()> unmap_hook_;
 };
 
 // The kernel's jhash (Bob Jenkins' lookup3) over n bytes.

@@ -46,6 +46,9 @@ Machine::Machine(const MachineConfig& cfg)
   if (cfg.quantum == 0) throw std::invalid_argument("machine: quantum must be at least 1 cycle");
   if (cfg.timing.clock_mhz == 0) throw std::invalid_argument("machine: clock_mhz must not be 0");
   engines_ = std::make_unique<Engines>(*this, cfg_.timing, cfg.threads, cfg.map_cpus, cfg.seed);
+  engines_->set_unmap_hook([this] {
+    for (auto& c : cores_) c->invalidate_dmi();
+  });
   for (unsigned c = 0; c < cfg.cores; ++c) {
     lm_.emplace_back(lm_size_);
     cores_.push_back(

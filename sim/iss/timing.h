@@ -1,7 +1,7 @@
 // Timing of the NPU: per-opcode issue cycles (isa.def's column, overridable),
 // the latency of each memory and engine, and the thread-swap and branch costs.
 // Functional results never depend on any of it. docs/iss.md lists the defaults
-// and the YAML keys; config/npu-timing.yaml is a commented copy of them.
+// and the YAML keys; sim/iss/npu-timing.yaml is a commented copy of them.
 #pragma once
 
 #include "compiler/npu/isa.h"

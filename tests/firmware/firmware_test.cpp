@@ -515,8 +515,11 @@ TEST_F(ControlTest, AllocAndFree) {
   // A value too big for an update message to fit a control buffer.
   CmsgReply r = ctrl(npu::driver::cmsg_map_alloc(seq_++, {BPF_MAP_TYPE_ARRAY, 4, 8000, 2, 0, 0}));
   EXPECT_EQ(r.err, -E2BIG);
+  // More memory than the device gives one map (4 GiB of values): refused, not allocated.
+  r = ctrl(npu::driver::cmsg_map_alloc(seq_++, {BPF_MAP_TYPE_HASH, 4, 4096, 1u << 20, 0, 0}));
+  EXPECT_EQ(r.err, -E2BIG);
   EXPECT_EQ(m_->engines().map_ids().size(), 2u);
-  EXPECT_GE(counter(NPU_CNT_CTRL_ERR), 7u);
+  EXPECT_GE(counter(NPU_CNT_CTRL_ERR), 8u);
 }
 
 TEST_F(ControlTest, MalformedMessagesChangeNothing) {
