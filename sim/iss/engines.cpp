@@ -243,7 +243,8 @@ Completion Engines::map_command(const Command& cmd) {
     md.flags = def.flags;
     int err = ref::check_map_def(md, map_cpus_);
     if (err == 0 && !ref::map_type_supported(md.type)) err = -EINVAL;
-    uint64_t per_cpu = md.type == BPF_MAP_TYPE_PERCPU_ARRAY || md.type == BPF_MAP_TYPE_PERCPU_HASH ||
+    uint64_t per_cpu = md.type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+                               md.type == BPF_MAP_TYPE_PERCPU_HASH ||
                                md.type == BPF_MAP_TYPE_LRU_PERCPU_HASH
                            ? map_cpus_
                            : 1;
