@@ -80,6 +80,12 @@ bool Engines::read(unsigned core, uint64_t addr, size_t n, void* out) {
   return true;
 }
 
+const uint8_t* Engines::view(unsigned core, uint64_t addr, uint64_t n) {
+  Dmi d;
+  if (!mem_.dmi(core, addr, &d) || addr + n > d.hi || addr + n < addr) return nullptr;
+  return d.host + (addr - d.lo);
+}
+
 bool Engines::write(unsigned core, uint64_t addr, size_t n, const void* in) {
   if (n == 0) return true;
   Dmi d;
@@ -132,28 +138,23 @@ Completion Engines::command(const Command& cmd) {
       return atomic(cmd);
     case Unit::MAP:
       return map_command(cmd);
-    case Unit::CSUM: {
-      uint64_t len = cmd.c;
-      std::vector<uint8_t> buf(size_t(std::min<uint64_t>(len, 1u << 16)));
-      if (len > buf.size() || !read(cmd.core, cmd.b, len, buf.data())) {
-        c.fault = true;
-        c.fault_addr = cmd.b;
-        return c;
-      }
-      c.value = ref::csum_partial(buf.data(), len, uint32_t(cmd.d));
-      c.latency = timing_.unit_latency(Unit::CSUM, len);
-      return c;
-    }
+    case Unit::CSUM:
     case Unit::HASH: {
+      // Both read the bytes where they are: one region, no copy.
       uint64_t len = cmd.c;
-      std::vector<uint8_t> buf(size_t(std::min<uint64_t>(len, 1u << 16)));
-      if (len > buf.size() || !read(cmd.core, cmd.b, len, buf.data())) {
+      const uint8_t* p = view(cmd.core, cmd.b, len);
+      if (!p && len) {
         c.fault = true;
         c.fault_addr = cmd.b;
         return c;
       }
-      c.value = jhash(buf.data(), len, uint32_t(cmd.d));
-      c.latency = timing_.hash;
+      if (o.unit == Unit::CSUM) {
+        c.value = ref::csum_partial(p, len, uint32_t(cmd.d));
+        c.latency = timing_.unit_latency(Unit::CSUM, len);
+      } else {
+        c.value = jhash(p, len, uint32_t(cmd.d));
+        c.latency = timing_.hash;
+      }
       return c;
     }
     case Unit::RAND: {
