@@ -71,12 +71,11 @@ bool ident_char(char c) {
   return ident_start(c) || is_digit(c);
 }
 
-// r0..r31 (any case), fp = r10, lr = r30: the number; -1 for other names;
-// -2 for r<digits> above 31.
+// r0..r31 (any case) or an alias from isa.def (fp, lr): the number; -1 for
+// other names; -2 for r<digits> above 31.
 int register_number(std::string_view name) {
   std::string s = lower(name);
-  if (s == "fp") return 10;
-  if (s == "lr") return 30;
+  if (int a = reg_alias(s); a >= 0) return a;
   if (s.size() < 2 || s[0] != 'r') return -1;
   for (size_t i = 1; i < s.size(); ++i)
     if (!is_digit(s[i])) return -1;

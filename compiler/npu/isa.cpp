@@ -187,6 +187,20 @@ const CsrInfo* csr_by_name(std::string_view name) {
     if (name == c.name) return &c;
   return nullptr;
 }
+const std::vector<RegAlias>& reg_aliases() {
+  static const std::vector<RegAlias> v = {
+#define NPU_REG_ALIAS(name, reg, summary) {name, reg, summary},
+#include "compiler/npu/isa.def"
+  };
+  return v;
+}
+
+int reg_alias(std::string_view name) {
+  for (const RegAlias& a : reg_aliases())
+    if (name == a.name) return a.reg;
+  return -1;
+}
+
 const std::vector<FaultInfo>& faults() {
   static const std::vector<FaultInfo> v = make_faults();
   return v;

@@ -118,6 +118,15 @@ const CsrInfo* csr_info(uint32_t number);
 const CsrInfo* csr_by_name(std::string_view name);
 const std::vector<FaultInfo>& faults();
 
+struct RegAlias {
+  const char* name;
+  uint8_t reg;
+  const char* summary;
+};
+const std::vector<RegAlias>& reg_aliases();
+// The register an alias names (exact, lower case), or -1.
+int reg_alias(std::string_view name);
+
 // One decoded instruction. Fields a format does not use are zero.
 struct Insn {
   Op op = Op::NOP;

@@ -118,6 +118,9 @@ std::string markdown() {
                      op.opcode, format_info(op.format).name, syntax_text(op), unit_name(op.unit),
                      op.cycles, flag_names(op.flags), sizes, summary);
   }
+  o << "\n### Register aliases\n\n| name | register | meaning |\n|---|---|---|\n";
+  for (const RegAlias& a : reg_aliases())
+    o << fmt::format("| `{}` | r{} | {} |\n", a.name, a.reg, a.summary);
   o << "\n### Control and status registers\n\n| csr | number | access | meaning "
        "|\n|---|---|---|---|\n";
   for (const CsrInfo& c : csrs())
