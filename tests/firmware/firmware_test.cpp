@@ -394,6 +394,29 @@ TEST_F(FirmwareTest, DeterministicAcrossRuns) {
   EXPECT_GT(a.second, 16u * 8);
 }
 
+// The firmware's own cost per packet around a one-instruction program, on one
+// thread with the default timing: instruction counts are exact, so a change to
+// the packet path shows here (the figure is in docs/firmware.md).
+TEST_F(FirmwareTest, PerPacketCost) {
+  make(1);
+  uint32_t s = slot("prog_drop");
+  auto run_n = [&](unsigned n) {
+    for (unsigned i = 0; i < n; ++i) inject(i, s, bytes(64));
+    uint64_t i0 = m_->core(0).instret();
+    run();
+    for (uint64_t e; m_->queues().pop(1u << NPU_Q_TX, &e);) EXPECT_EQ(collect(e).verdict, 1u);
+    return m_->core(0).instret() - i0;
+  };
+  run_n(1);  // boot and the first qget out of the way
+  uint64_t c0 = m_->core(0).stats().busy + m_->core(0).stats().idle;
+  uint64_t insns = run_n(100);
+  uint64_t cycles = m_->core(0).stats().busy + m_->core(0).stats().idle - c0;
+  std::printf("firmware: %.1f instructions and %.1f cycles per packet (1 thread, prog_drop)\n",
+              insns / 100.0, cycles / 100.0);
+  EXPECT_EQ(insns % 100, 0u);
+  EXPECT_LE(insns / 100, 60u);
+}
+
 // ---- control messages ----
 
 // Random host operations on a device map and on a reference map of the same
