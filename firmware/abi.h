@@ -73,9 +73,10 @@
 #define NPU_CNT_BAD_VERDICT 6 /* exits with no XDP action (also in ABORTED) */
 #define NPU_CNT_NOPROG 7
 #define NPU_CNT_CTRL 8     /* control messages handled */
-#define NPU_CNT_CTRL_ERR 9 /* ... of which answered with an error */
+#define NPU_CNT_CTRL_ERR 9 /* ... of which answered with an error, or unreachable */
+#define NPU_CNT_BAD_DESC 10 /* RX entries whose descriptor cannot be read or written */
 #define NPU_NUM_COUNTERS 16
-#define NPU_CLS_MAPS 0x300 /* struct npu_map_def[NPU_MAX_MAPS], by map id */
+#define NPU_CLS_MAPS 0x300 /* struct npu_map_def[NPU_MAX_MAPS], by map id; max_entries 0: free */
 #define NPU_MAX_MAPS 64
 #define NPU_CLS_CTRL_BUFS 0x1000 /* control message buffers, NPU_CTRL_BUF_SIZE each */
 #define NPU_CTRL_BUF_SIZE 4096

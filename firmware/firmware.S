@@ -7,8 +7,10 @@
 //   at program entry  r1 = context (the packet descriptor), r10 = stack top,
 //                     r24 = data, r25 = data_end, r26 = data_meta
 //   helpers           arguments r1-r5, result r0, return through r30; they may
-//                     clobber r1-r5 and r27-r29 and keep everything else
-//   per-thread csrs   scratch0 = descriptor in flight (0 in the control path),
+//                     clobber r1-r5 and r27-r29 and keep everything else, except
+//                     that the adjust_* helpers update r24-r26 as they move the packet
+//   per-thread csrs   scratch0 = descriptor in flight (0 in the control path, 1
+//                     while the descriptor is not known to be readable and writable),
 //                     scratch1 = redirect target, scratch2 = tail calls made,
 //                     scratch3 = this thread's stack top
 #include "firmware/abi.h"
@@ -51,16 +53,19 @@ loop:
         bne     r28, NPU_QE_PKT, loop      // no such kind: dropped
 
 packet:
-        csrw    scratch0, r27
+        li      r28, 1
+        csrw    scratch0, r28              // 1: the descriptor is not known good yet
         li      r28, 0
         csrw    scratch1, r28
         csrw    scratch2, r28
         ld.8    r24, [r27+NPU_DESC_DATA]
         ld.8    r25, [r27+NPU_DESC_DATA_END]
         ld.8    r26, [r27+NPU_DESC_DATA_META]
+        ld.4    r28, [r27+NPU_DESC_PROG]
+        st.4    [r27+NPU_DESC_TARGET], 0   // it must take the verdict too
+        csrw    scratch0, r27
         csrw    pkt_lo, r26
         csrw    pkt_hi, r25
-        ld.4    r28, [r27+NPU_DESC_PROG]
         bge     r28, NPU_MAX_PROGS, no_prog
         lsh     r28, r28, 3
         li      r29, CLS_LO
@@ -101,19 +106,28 @@ bad_verdict:
 on_fault:
         csrr    r27, scratch0
         beq     r27, 0, ctrl_fault
+        beq     r27, 1, bad_desc
         csrr    r28, cause
         or      r28, r28, NPU_VERDICT_FAULT
         li      r1, NPU_CNT_FAULT
         jal     r30, count
         li      r29, NPU_CNT_ABORTED
         jmp     finish
-ctrl_fault:
+ctrl_fault:                                // no reply can reach the host
+        li      r1, NPU_CNT_CTRL
+        jal     r30, count
         li      r1, NPU_CNT_CTRL_ERR
+        jal     r30, count
+        jmp     loop
+bad_desc:                                  // dropped: it cannot carry a verdict
+        li      r1, NPU_CNT_BAD_DESC
         jal     r30, count
         jmp     loop
 
 // r27 = descriptor, r28 = verdict word, r29 = counter index.
 finish:
+        li      r1, 1
+        csrw    scratch0, r1               // a fault from here on is the descriptor's
         st.4    [r27+NPU_DESC_PROG], r28
         wait                               // the descriptor is written before egress sees it
         qput    NPU_Q_TX, r27
@@ -157,14 +171,17 @@ ctrl:
         beq     r4, 0, reply
         bge     r4, NPU_MAX_MAPS, reply
         jal     r30, map_entry
-        ld.4    r11, [r6+NPU_MAPDEF_KEY_SIZE]
+        ld.4    r11, [r6+NPU_MAPDEF_MAX_ENTRIES]
         beq     r11, 0, reply              // no map with this id
+        ld.4    r11, [r6+NPU_MAPDEF_KEY_SIZE]
         ld.4    r12, [r6+NPU_MAPDEF_SYS_VALUE]
         add     r13, r11, 7
         and     r13, r13, -8
         add     r15, r27, NPU_CMSG_KEY     // the key
         add     r16, r27, NPU_CMSG_PAYLOAD // where a reply's payload goes
         li      r9, -EINVAL
+        ld.4    r2, [r27+NPU_CMSG_MAP_ID+4]
+        bne     r2, 0, reply               // the pad word
         beq     r1, NPU_CMSG_MAP_UPDATE, c_update
         bne     r5, 0, reply               // only update takes flags
         beq     r1, NPU_CMSG_MAP_FREE, c_free
@@ -202,11 +219,10 @@ c_update:
         jmp     reply
 c_free:
         bne     r3, NPU_CMSG_KEY, reply
-        mfree   r9, r4
-        bne     r9, 0, reply
-        st.8    [r6+0], 0
-        st.8    [r6+8], 0
+        st.8    [r6+0], 0                  // free in the table first, so that an alloc
+        st.8    [r6+8], 0                  // reusing the id cannot be wiped
         st.8    [r6+16], 0
+        mfree   r9, r4
         jmp     reply
 c_alloc:
         bne     r3, NPU_CMSG_HDR_SIZE + NPU_MAPDEF_SIZE, reply
@@ -214,6 +230,7 @@ c_alloc:
         malloc  r9, r15
         bslt    r9, 0, reply
         mov     r4, r9
+        bge     r4, NPU_MAX_MAPS, c_alloc_big  // an id the table cannot hold
         // A map whose update message would not fit a control buffer cannot be
         // used from the host: refuse it.
         ld.4    r11, [r15+NPU_MAPDEF_KEY_SIZE]
@@ -381,10 +398,9 @@ helper_redirect_map:
         sub     r27, r27, NPU_LM_SLOT      // firmware scratch: the key
         st.4    [r27], r2
         mpeek   r28, r1, r27
-        and     r0, r3, 3                  // a miss returns the low action bits of flags
-        li      r29, 0
-        csrw    scratch1, r29              // ... and forgets the target
-        beq     r28, 0, rm_out
+        and     r0, r3, 3                  // a miss returns the low action bits of flags;
+        rsh     r29, r28, 32               // an earlier bpf_redirect's target stays
+        beq     r29, 0, rm_out
         movw    r28, r28                   // the ifindex
         csrw    scratch1, r28
         li      r0, XDP_REDIRECT
@@ -429,15 +445,26 @@ cd_fold:
 // the caller goes on.
         .global helper_tail_call
 helper_tail_call:
-        csrr    r27, scratch3
-        sub     r27, r27, NPU_LM_SLOT
-        st.4    [r27], r3
-        mpeek   r28, r2, r27
-        beq     r28, 0, tc_fail
+        // The kernel's order: the index against max_entries, then the count
+        // (a call to an empty slot uses one up), then the slot.
+        bge     r2, NPU_MAX_MAPS, tc_fail
+        mul     r27, r2, NPU_MAPDEF_SIZE
+        li      r28, CLS_LO
+        lih     r28, CLS_HI
+        add     r27, r27, r28
+        ld.4    r27, [r27+NPU_CLS_MAPS+NPU_MAPDEF_MAX_ENTRIES]
+        movw    r3, r3
+        bge     r3, r27, tc_fail
         csrr    r29, scratch2
         bge     r29, MAX_TAIL_CALLS, tc_fail
         add     r29, r29, 1
         csrw    scratch2, r29
+        csrr    r27, scratch3
+        sub     r27, r27, NPU_LM_SLOT
+        st.4    [r27], r3
+        mpeek   r28, r2, r27
+        rsh     r29, r28, 32
+        beq     r29, 0, tc_fail
         movw    r28, r28                   // the program slot
         bge     r28, NPU_MAX_PROGS, tc_fail
         lsh     r28, r28, 3

@@ -152,6 +152,10 @@ void Core::start(unsigned t, uint64_t pc) {
   th.wake = cycle_;
 }
 
+void Core::post(Thread& th, uint64_t done, Unit unit) {
+  if (done > th.posted_until) th.posted_until = done, th.posted_unit = unit;
+}
+
 uint64_t Core::instret() const {
   uint64_t n = 0;
   for (const Thread& t : threads_) n += t.stats.instret;
@@ -520,11 +524,15 @@ void Core::exec(unsigned t, uint64_t until) {
         stop = true;
         goto done;
       case Op::WAIT: {
+        // The stall is charged to the unit that finishes last.
         uint64_t until_done = th.posted_until;
-        for (uint32_t m = th.pending; m; m &= m - 1)
-          until_done = std::max(until_done, th.ready_at[unsigned(__builtin_ctz(m))]);
+        Unit why = th.posted_unit;
+        for (uint32_t m = th.pending; m; m &= m - 1) {
+          unsigned i = unsigned(__builtin_ctz(m));
+          if (th.ready_at[i] > until_done) until_done = th.ready_at[i], why = th.producer[i];
+        }
         if (until_done > cyc + cost) {
-          th.stats.stall_on[unsigned(Unit::MEM)] += until_done - cyc - cost;
+          th.stats.stall_on[unsigned(why)] += until_done - cyc - cost;
           th.wake = until_done;
           th.pending = 0;
           stop = true;
@@ -598,7 +606,7 @@ void Core::exec(unsigned t, uint64_t until) {
         uint8_t* p = access(th, addr, s.width, true, &lat);
         if (!p) FAULT(Fault::MEM, addr);
         store_le(p, s.op == Op::ST ? r[s.a] : uint64_t(s.imm), s.width);
-        th.posted_until = std::max(th.posted_until, cyc + lat);
+        post(th, cyc + lat, Unit::MEM);
         goto done;
       }
       case Op::LDP:
@@ -625,7 +633,7 @@ void Core::exec(unsigned t, uint64_t until) {
           store_be(p, r[s.a], s.width);
         else
           store_le(p, s.op == Op::STP ? r[s.a] : uint64_t(s.imm), s.width);
-        th.posted_until = std::max(th.posted_until, cyc + lat);
+        post(th, cyc + lat, Unit::PKT);
         goto done;
       }
 
@@ -661,7 +669,7 @@ void Core::exec(unsigned t, uint64_t until) {
         if (o.flags & WA)
           ASYNC_WRITE(c.value, c.latency, o.unit);
         else
-          th.posted_until = std::max(th.posted_until, cyc + c.latency);
+          post(th, cyc + c.latency, o.unit);
         goto done;
       }
       default:

@@ -60,6 +60,7 @@ struct Thread {
   std::array<uint64_t, kNumRegs> ready_at{};
   std::array<Unit, kNumRegs> producer{};
   uint64_t posted_until = 0;
+  Unit posted_unit = Unit::MEM;  // which unit posted_until waits for
   // Control and status registers (isa.def's NPU_CSR list).
   uint64_t pkt_lo = 0, pkt_hi = 0, xvec = 0, fvec = 0, epc = 0, cause = 0, badaddr = 0, verdict = 0;
   std::array<uint64_t, 4> scratch{};
@@ -127,6 +128,8 @@ class Core {
   void exec(unsigned t, uint64_t until);
   bool pick(uint64_t until, unsigned* t);
   void fault(Thread& th, unsigned t, uint64_t pc, Fault cause, uint64_t addr);
+  // A posted store or command of th completes at cycle `done` in `unit`.
+  static void post(Thread& th, uint64_t done, Unit unit);
   uint8_t* access(Thread& th, uint64_t addr, unsigned size, bool write, uint32_t* latency);
   bool read_csr(const Thread& th, unsigned t, int64_t n, uint64_t* v) const;
   bool write_csr(Thread& th, int64_t n, uint64_t v);

@@ -38,7 +38,7 @@ uint64_t neg(int e) {
   return uint64_t(int64_t(-e));
 }
 
-constexpr size_t kMaxKey = 512;  // BPF keys are at most this (LPM: 8 + 256 bits... well below)
+constexpr size_t kSmallKey = 64;  // keys up to this size need no allocation
 constexpr uint64_t kWindowMask = (uint64_t(1) << NPU_MAP_SHIFT) - 1;
 
 }  // namespace
@@ -279,14 +279,21 @@ Completion Engines::map_command(const Command& cmd) {
 
   ref::Map* m = cmd.b < maps_.size() ? maps_[cmd.b].get() : nullptr;
   if (!m) {
-    c.value = neg(EBADF);
+    // No such map: lookups miss, everything else fails as the kernel's bad fd.
+    c.value = cmd.op == Op::MLOOKUP || cmd.op == Op::MPEEK ? 0 : neg(EBADF);
     return c;
   }
   const bpf::MapDef& def = m->def();
   unsigned cpu = (cmd.core * threads_per_core_ + cmd.thread) % map_cpus_;
-  uint8_t key[kMaxKey];
+  uint8_t small[kSmallKey];
+  std::vector<uint8_t> big;
+  uint8_t* key = small;
+  if (def.key_size > kSmallKey) {
+    big.resize(def.key_size);
+    key = big.data();
+  }
   auto get_key = [&](uint64_t addr) {
-    return def.key_size <= kMaxKey && read(cmd.core, addr, def.key_size, key);
+    return read(cmd.core, addr, def.key_size, key);
   };
 
   switch (cmd.op) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace npu::iss {
@@ -23,7 +24,9 @@ uint32_t Timing::unit_latency(Unit u, uint64_t bytes) const {
     case Unit::MAP:
       return map;
     case Unit::CSUM:
-      return csum + uint32_t((bytes + 7) / 8) * csum_per_8b;
+      // In 64 bits, saturated: a long buffer at a large per-8-byte cost must not wrap.
+      return uint32_t(std::min<uint64_t>(
+          UINT32_MAX, uint64_t(csum) + (bytes + 7) / 8 * uint64_t(csum_per_8b)));
     case Unit::HASH:
       return hash;
     case Unit::RAND:

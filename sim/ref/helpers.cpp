@@ -163,15 +163,18 @@ void h_tail_call(Exec& e) {
   if (!m) return;
   if (m->def().type != BPF_MAP_TYPE_PROG_ARRAY)
     return e.fault(fmt::format("bpf_tail_call on non-prog-array map '{}'", m->def().name));
+  // The kernel's order (interpreter and x86 JIT): the index, then the count,
+  // which a call to an empty slot still uses up, then the slot.
   uint32_t idx = uint32_t(e.reg[3]);
-  const uint8_t* slot = idx < m->def().max_entries ? m->peek(&idx) : nullptr;
-  if (!slot || e.tail_calls >= kMaxTailCalls) return;  // falls through, as in the kernel
+  if (idx >= m->def().max_entries || e.tail_calls >= kMaxTailCalls) return;  // falls through
+  ++e.tail_calls;
+  const uint8_t* slot = m->peek(&idx);
+  if (!slot) return;
   uint32_t prog;
   std::memcpy(&prog, slot, sizeof prog);
   if (prog >= e.ip->object().programs.size())
     return e.fault(
         fmt::format("prog array '{}' slot {} holds unknown program {}", m->def().name, idx, prog));
-  ++e.tail_calls;
   e.code = &e.ip->object().programs[prog].insns;
   e.pc = 0;
   e.tail_jump = true;  // r1 (the context) is passed on; the frame is reused

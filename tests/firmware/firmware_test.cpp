@@ -77,6 +77,7 @@ class FirmwareTest : public ::testing::Test {
     d.data_meta = d.data;
     d.ifindex = 1;
     d.prog = prog_slot;
+    d.target = 0xdeadbeef;  // the firmware must not leave this for a verdict to pick up
     m_->write(frame(i), &d, sizeof d);
     m_->write(d.data, pkt.data(), pkt.size());
     m_->queues().push(NPU_Q_RX, (uint64_t(NPU_QE_PKT) << NPU_QE_KIND_SHIFT) | frame(i));
@@ -394,6 +395,149 @@ TEST_F(FirmwareTest, DeterministicAcrossRuns) {
   EXPECT_GT(a.second, 16u * 8);
 }
 
+TEST_F(FirmwareTest, BadDescriptorIsDroppedAndCounted) {
+  // An RX entry naming memory that does not exist, then one in read-only map memory.
+  m_->queues().push(NPU_Q_RX, (uint64_t(NPU_QE_PKT) << NPU_QE_KIND_SHIFT) | 0x700000000000ull);
+  run();
+  EXPECT_EQ(m_->queues().size(NPU_Q_TX), 0u);
+  EXPECT_EQ(counter(NPU_CNT_BAD_DESC), 1u);
+  EXPECT_EQ(counter(NPU_CNT_FAULT), 0u);
+  EXPECT_EQ(packet("prog_pass", bytes(64)).verdict, uint32_t(XDP_PASS));  // still serving
+}
+
+TEST_F(FirmwareTest, RedirectMapEdges) {
+  for (uint32_t id = 1; id <= 3; ++id) alloc(BPF_MAP_TYPE_ARRAY, 4, 8, 4);
+  uint32_t ports = alloc(BPF_MAP_TYPE_DEVMAP, 4, 4, 8);
+  ASSERT_EQ(update(ports, le<uint32_t>(1), le<uint32_t>(42)), 0);
+  // A miss keeps the target of an earlier bpf_redirect (the kernel's tgt_index).
+  std::vector<uint8_t> p = bytes(64);
+  p[0] = 6;
+  Out o = packet("prog_redirect_then_map", p);
+  EXPECT_EQ(o.verdict, uint32_t(XDP_REDIRECT));
+  EXPECT_EQ(o.target, 5u);
+  p[0] = 1;  // a hit replaces it
+  o = packet("prog_redirect_then_map", p);
+  EXPECT_EQ(o.target, 42u);
+  // Flags outside the action bits and broadcast/exclude-ingress abort; a map
+  // that does not exist misses.
+  p = bytes(64);
+  p[0] = 1, p[1] = 0x20, p[2] = uint8_t(ports);
+  EXPECT_EQ(packet("prog_redirect_map_any", p).verdict, uint32_t(XDP_ABORTED));
+  p[1] = XDP_TX, p[2] = 9;
+  o = packet("prog_redirect_map_any", p);
+  EXPECT_EQ(o.verdict, uint32_t(XDP_TX));
+  EXPECT_EQ(o.target, 0u);
+}
+
+TEST_F(FirmwareTest, CsumDiffEveryShape) {
+  std::mt19937 rng(11);
+  const std::pair<uint8_t, uint8_t> sizes[] = {{4, 8}, {0, 8},  {8, 0}, {0, 0},
+                                               {3, 5}, {16, 1}, {7, 16}};
+  for (auto [from, to] : sizes)
+    for (int round = 0; round < 4; ++round) {
+      std::vector<uint8_t> p(80);
+      for (uint8_t& b : p) b = uint8_t(rng());
+      p[60] = from, p[61] = to;
+      Out o = packet("prog_csum_any", p);
+      ASSERT_EQ(o.verdict, uint32_t(XDP_TX));
+      uint32_t ret;
+      std::memcpy(&ret, p.data() + 56, 4);
+      // bpf_csum_diff of Linux 6.13+.
+      if (from && to)
+        ret = ref::csum_add(ref::csum_partial(p.data() + 16, to, ret),
+                            ~ref::csum_partial(p.data(), from, 0));
+      else if (to)
+        ret = ref::csum_partial(p.data() + 16, to, ret);
+      else if (from)
+        ret = ~ref::csum_partial(p.data(), from, ~ret);
+      ret = (ret & 0xffff) + (ret >> 16);
+      ret = (ret & 0xffff) + (ret >> 16);
+      uint32_t got;
+      std::memcpy(&got, o.pkt.data() + 64, 4);
+      EXPECT_EQ(got, ret) << "from " << int(from) << " to " << int(to);
+    }
+}
+
+TEST_F(FirmwareTest, AdjustMetaAndTailLimits) {
+  auto meta = [&](int16_t delta) {
+    std::vector<uint8_t> p = bytes(64);
+    std::memcpy(p.data(), &delta, 2);
+    Out o = packet("prog_meta_any", p);
+    EXPECT_EQ(o.verdict, uint32_t(XDP_TX));
+    int32_t r;
+    std::memcpy(&r, o.pkt.data() + 4, 4);
+    return r;
+  };
+  // The headroom bounds it before the 255-byte rule can: up to the descriptor's end.
+  EXPECT_EQ(meta(-(NPU_HEADROOM - NPU_DESC_SIZE)), 0);
+  EXPECT_EQ(meta(-(NPU_HEADROOM - NPU_DESC_SIZE) - 4), -EINVAL);  // into the descriptor
+  EXPECT_EQ(meta(-6), -EACCES);                                   // not a multiple of 4
+  EXPECT_EQ(meta(4), -EINVAL);                                    // past data
+  EXPECT_EQ(packet("prog_trim10", bytes(64)).verdict, uint32_t(XDP_DROP));
+}
+
+TEST_F(FirmwareTest, AdjustHeadMovesMetadataBothWays) {
+  for (int16_t delta : {-6, -16, 6, 20}) {
+    std::vector<uint8_t> p = bytes(64);
+    std::memcpy(p.data(), &delta, 2);
+    Out o = packet("prog_meta_then_head", p);
+    ASSERT_EQ(o.verdict, uint32_t(XDP_PASS)) << delta;
+    EXPECT_EQ(o.meta, (std::vector<uint8_t>{0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11}))
+        << delta;
+    if (delta > 0)
+      EXPECT_EQ(o.pkt, std::vector<uint8_t>(p.begin() + delta, p.end())) << delta;
+    else
+      EXPECT_EQ(std::vector<uint8_t>(o.pkt.begin() - delta, o.pkt.end()), p) << delta;
+  }
+}
+
+TEST_F(FirmwareTest, HelpersKeepTheirPromisedRegisters) {
+  for (uint32_t id = 1; id <= 2; ++id) alloc(BPF_MAP_TYPE_ARRAY, 4, 8, 4);
+  alloc(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4);
+  uint32_t ports = alloc(BPF_MAP_TYPE_DEVMAP, 4, 4, 8);
+  ASSERT_EQ(update(ports, le<uint32_t>(0), le<uint32_t>(9)), 0);
+  EXPECT_EQ(packet("prog_keeps_regs", bytes(64)).verdict, uint32_t(XDP_PASS));
+}
+
+// Two cores of two threads: packets and control messages at once.
+TEST_F(FirmwareTest, SeveralCoresShareTheWork) {
+  make(2, 2);
+  uint32_t counters = alloc(BPF_MAP_TYPE_ARRAY, 4, 8, 4);
+  ASSERT_EQ(counters, 1u);
+  for (unsigned i = 0; i < 40; ++i) {
+    std::vector<uint8_t> p = bytes(64);
+    p[0] = uint8_t(i % 4);
+    inject(i, slot("prog_count"), p);
+  }
+  // Control messages in two buffers, queued among the packets.
+  std::vector<uint8_t> upd =
+      npu::driver::cmsg_map_update(90, counters, 0, le<uint32_t>(3), le<uint64_t>(1000));
+  std::vector<uint8_t> look =
+      npu::driver::cmsg_map_op(NPU_CMSG_MAP_LOOKUP, 91, counters, 0, le<uint32_t>(0));
+  uint64_t b0 = cls(NPU_CLS_CTRL_BUFS), b1 = b0 + NPU_CTRL_BUF_SIZE;
+  m_->write(b0, upd.data(), upd.size());
+  m_->write(b1, look.data(), look.size());
+  m_->queues().push(NPU_Q_CTRL, (uint64_t(NPU_QE_CTRL) << NPU_QE_KIND_SHIFT) | b0);
+  m_->queues().push(NPU_Q_CTRL, (uint64_t(NPU_QE_CTRL) << NPU_QE_KIND_SHIFT) | b1);
+  run();
+  EXPECT_EQ(m_->queues().size(NPU_Q_TX), 40u);
+  EXPECT_EQ(m_->queues().size(NPU_Q_REPLY), 2u);
+  for (uint64_t e; m_->queues().pop(1u << NPU_Q_REPLY, &e);) {
+  }
+  EXPECT_GT(m_->core(0).instret(), 0u);
+  EXPECT_GT(m_->core(1).instret(), 0u);
+  // Key 3 got 10 increments, before or after the host's write of 1000.
+  CmsgReply r =
+      ctrl(npu::driver::cmsg_map_op(NPU_CMSG_MAP_LOOKUP, 92, counters, 0, le<uint32_t>(3)), 2);
+  ASSERT_EQ(r.err, 0);
+  uint64_t v;
+  std::memcpy(&v, r.payload.data(), 8);
+  EXPECT_TRUE(v == 1000 || v == 1010) << v;
+  r = ctrl(npu::driver::cmsg_map_op(NPU_CMSG_MAP_LOOKUP, 93, counters, 0, le<uint32_t>(1)), 2);
+  std::memcpy(&v, r.payload.data(), 8);
+  EXPECT_EQ(v, 10u);
+}
+
 // The firmware's own cost per packet around a one-instruction program, on one
 // thread with the default timing: instruction counts are exact, so a change to
 // the packet path shows here (the figure is in docs/firmware.md).
@@ -599,6 +743,13 @@ TEST_F(ControlTest, MalformedMessagesChangeNothing) {
   cases.push_back(
       {"truncated body",
        with(cmsg_map_op(NPU_CMSG_MAP_DELETE, 63, id, 0), NPU_CMSG_LEN, le<uint32_t>(12)), -EINVAL});
+  cases.push_back(
+      {"pad word set",
+       with(cmsg_map_op(NPU_CMSG_MAP_DELETE, 65, id, 0, le<uint32_t>(1)), NPU_CMSG_MAP_ID + 4, {1}),
+       -EINVAL});
+  cases.push_back({"high update flags",
+                   cmsg_map_update(66, id, uint64_t(1) << 40, le<uint32_t>(3), le<uint64_t>(33)),
+                   -EINVAL});
   cases.push_back({"short alloc",
                    with(npu::driver::cmsg_map_alloc(64, {BPF_MAP_TYPE_HASH, 4, 4, 4, 0, 0}),
                         NPU_CMSG_LEN, le<uint32_t>(20)),
@@ -621,6 +772,17 @@ TEST_F(ControlTest, BufferOutsideMemoryIsDroppedAndCounted) {
   // Still serving.
   EXPECT_EQ(alloc(BPF_MAP_TYPE_ARRAY, 4, 4, 1), 1u);
   EXPECT_EQ(packet("prog_pass", bytes(64)).verdict, uint32_t(XDP_PASS));
+}
+
+TEST_F(ControlTest, BigKeysAndKeylessMaps) {
+  // A 300-byte key: the engine takes any size the kernel does.
+  mirror(BPF_MAP_TYPE_HASH, 300, 8, 4);
+  // A ring buffer has no key: allocated, refused for lookups, and freed.
+  uint32_t rb = alloc(BPF_MAP_TYPE_RINGBUF, 0, 0, 4096);
+  ASSERT_GT(rb, 0u);
+  EXPECT_NE(ctrl(npu::driver::cmsg_map_op(NPU_CMSG_MAP_LOOKUP, seq_++, rb, 0)).err, 0);
+  EXPECT_EQ(ctrl(npu::driver::cmsg_map_op(NPU_CMSG_MAP_FREE, seq_++, rb, 0)).err, 0);
+  EXPECT_EQ(m_->engines().map(rb), nullptr);
 }
 
 TEST_F(ControlTest, UnknownQueueKindIsIgnored) {

@@ -182,3 +182,132 @@ prog_tail_loop:
         li      r2, JUMPS
         jal     lr, helper_tail_call
         exit    1
+
+// bpf_redirect(5), then bpf_redirect_map(PORTS, first byte, 0) and XDP_REDIRECT
+// whatever it says: on a miss the earlier target stays, as in the kernel.
+prog_redirect_then_map:
+        li      r1, 5
+        li      r2, 0
+        jal     lr, helper_redirect
+        li      r1, PORTS
+        ldp.1   r2, [r24]
+        li      r3, 0
+        jal     lr, helper_redirect_map
+        exit    4
+
+// bpf_redirect_map with flags from the packet's second byte, map id from the third.
+prog_redirect_map_any:
+        ldp.1   r1, [r24+2]
+        ldp.1   r2, [r24]
+        ldp.1   r3, [r24+1]
+        jal     lr, helper_redirect_map
+        exit    r0
+
+// csum_diff(from = data, size data[60], to = data+16, size data[61], seed = data[56..60))
+// into data[64..68); TX.
+prog_csum_any:
+        mov     r1, r24
+        ldp.1   r2, [r24+60]
+        add     r3, r24, 16
+        ldp.1   r4, [r24+61]
+        ldp.4   r5, [r24+56]
+        jal     lr, helper_csum_diff
+        stp.4   [r24+64], r0
+        exit    3
+
+// adjust_meta by the signed 16-bit delta at data[0..2); the result into data[4..8); TX.
+prog_meta_any:
+        ldp.2   r2, [r24]
+        sext16  r2, r2
+        jal     lr, helper_xdp_adjust_meta
+        stp.4   [r24+4], r0
+        exit    3
+
+// adjust_tail to 10 bytes: below ETH_HLEN, so -EINVAL and DROP.
+prog_trim10:
+        sub     r2, r25, r24
+        sub     r2, r2, 10
+        neg     r2, r2
+        jal     lr, helper_xdp_adjust_tail
+        bne     r0, 0, drop
+        exit    3
+
+// 8 bytes of metadata 0x1122334455667788, then adjust_head by the signed
+// 16-bit delta at data[0..2): the metadata moves with the data; PASS.
+prog_meta_then_head:
+        ldp.2   r6, [r24]
+        li      r2, -8
+        jal     lr, helper_xdp_adjust_meta
+        bne     r0, 0, drop
+        li      r3, 0x55667788
+        lih     r3, 0x11223344
+        stp.8   [r26], r3
+        sext16  r2, r6
+        jal     lr, helper_xdp_adjust_head
+        bne     r0, 0, drop
+        exit    2
+
+// Every helper keeps r6-r23, r10 and r30 (lr is saved around the calls here
+// by the caller's convention, so only what the helpers promise is checked):
+// PASS when all survive, DROP otherwise.
+prog_keeps_regs:
+        li      r6, 106
+        li      r7, 107
+        li      r8, 108
+        li      r9, 109
+        li      r11, 111
+        li      r12, 112
+        li      r13, 113
+        li      r14, 114
+        li      r15, 115
+        li      r16, 116
+        li      r17, 117
+        li      r18, 118
+        li      r19, 119
+        li      r20, 120
+        li      r21, 121
+        li      r22, 122
+        mov     r23, r10
+        mov     r6, r1                     // the context, for the helpers that take it
+        li      r2, 0
+        jal     lr, helper_xdp_adjust_head
+        mov     r1, r6
+        li      r2, 0
+        jal     lr, helper_xdp_adjust_meta
+        mov     r1, r6
+        li      r2, 0
+        jal     lr, helper_xdp_adjust_tail
+        mov     r1, r24
+        li      r2, 4
+        mov     r3, r24
+        li      r4, 4
+        li      r5, 0
+        jal     lr, helper_csum_diff
+        li      r1, 3
+        li      r2, 0
+        jal     lr, helper_redirect
+        li      r1, PORTS
+        li      r2, 0
+        li      r3, 0
+        jal     lr, helper_redirect_map
+        mov     r1, r6
+        li      r2, JUMPS
+        li      r3, 3                      // an empty slot: the call falls through
+        jal     lr, helper_tail_call
+        bne     r10, r23, drop
+        bne     r7, 107, drop
+        bne     r8, 108, drop
+        bne     r9, 109, drop
+        bne     r11, 111, drop
+        bne     r12, 112, drop
+        bne     r13, 113, drop
+        bne     r14, 114, drop
+        bne     r15, 115, drop
+        bne     r16, 116, drop
+        bne     r17, 117, drop
+        bne     r18, 118, drop
+        bne     r19, 119, drop
+        bne     r20, 120, drop
+        bne     r21, 121, drop
+        bne     r22, 122, drop
+        exit    2
