@@ -72,8 +72,8 @@
 #define NPU_CNT_FAULT 5       /* programs stopped by a fault (also in ABORTED) */
 #define NPU_CNT_BAD_VERDICT 6 /* exits with no XDP action (also in ABORTED) */
 #define NPU_CNT_NOPROG 7
-#define NPU_CNT_CTRL 8     /* control messages handled */
-#define NPU_CNT_CTRL_ERR 9 /* ... of which answered with an error, or unreachable */
+#define NPU_CNT_CTRL 8      /* control messages handled */
+#define NPU_CNT_CTRL_ERR 9  /* ... of which answered with an error, or unreachable */
 #define NPU_CNT_BAD_DESC 10 /* RX entries whose descriptor cannot be read or written */
 #define NPU_NUM_COUNTERS 16
 #define NPU_CLS_MAPS 0x300 /* struct npu_map_def[NPU_MAX_MAPS], by map id; max_entries 0: free */

@@ -292,9 +292,7 @@ Completion Engines::map_command(const Command& cmd) {
     big.resize(def.key_size);
     key = big.data();
   }
-  auto get_key = [&](uint64_t addr) {
-    return read(cmd.core, addr, def.key_size, key);
-  };
+  auto get_key = [&](uint64_t addr) { return read(cmd.core, addr, def.key_size, key); };
 
   switch (cmd.op) {
     case Op::MFREE:

@@ -25,8 +25,8 @@ uint32_t Timing::unit_latency(Unit u, uint64_t bytes) const {
       return map;
     case Unit::CSUM:
       // In 64 bits, saturated: a long buffer at a large per-8-byte cost must not wrap.
-      return uint32_t(std::min<uint64_t>(
-          UINT32_MAX, uint64_t(csum) + (bytes + 7) / 8 * uint64_t(csum_per_8b)));
+      return uint32_t(
+          std::min<uint64_t>(UINT32_MAX, uint64_t(csum) + (bytes + 7) / 8 * uint64_t(csum_per_8b)));
     case Unit::HASH:
       return hash;
     case Unit::RAND:
