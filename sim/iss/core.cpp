@@ -1,12 +1,17 @@
 // The ISS core: predecode, thread scheduling and the execute loop.
 #include "sim/iss/core.h"
 
+#include "sim/ref/bytes.h"
+
 #include <algorithm>
 #include <cstring>
 #include <limits>
 
 namespace npu::iss {
 namespace {
+
+using ref::load_le;
+using ref::store_le;
 
 template <typename U>
 U div_u(U a, U b) {
@@ -38,56 +43,10 @@ uint64_t sext(uint64_t v, unsigned bytes) {
   return uint64_t(int64_t(v << sh) >> sh);
 }
 
-uint64_t load_le(const uint8_t* p, unsigned n) {
-  // Fixed-size copies for the BPF sizes compile to single loads.
-  switch (n) {
-    case 1:
-      return p[0];
-    case 2: {
-      uint16_t v;
-      std::memcpy(&v, p, 2);
-      return v;
-    }
-    case 4: {
-      uint32_t v;
-      std::memcpy(&v, p, 4);
-      return v;
-    }
-    case 8: {
-      uint64_t v;
-      std::memcpy(&v, p, 8);
-      return v;
-    }
-  }
-  uint64_t v = 0;
-  std::memcpy(&v, p, n);
-  return v;
-}
 uint64_t load_be(const uint8_t* p, unsigned n) {
   uint64_t v = 0;
   for (unsigned i = 0; i < n; ++i) v = (v << 8) | p[i];
   return v;
-}
-void store_le(uint8_t* p, uint64_t v, unsigned n) {
-  switch (n) {
-    case 1:
-      p[0] = uint8_t(v);
-      return;
-    case 2: {
-      uint16_t x = uint16_t(v);
-      std::memcpy(p, &x, 2);
-      return;
-    }
-    case 4: {
-      uint32_t x = uint32_t(v);
-      std::memcpy(p, &x, 4);
-      return;
-    }
-    case 8:
-      std::memcpy(p, &v, 8);
-      return;
-  }
-  std::memcpy(p, &v, n);
 }
 void store_be(uint8_t* p, uint64_t v, unsigned n) {
   for (unsigned i = n; i-- > 0; v >>= 8) p[i] = uint8_t(v);

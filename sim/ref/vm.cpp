@@ -1,5 +1,6 @@
 // Execution core of the reference interpreter: decode and execute one BPF
 // instruction at a time, with every memory access checked.
+#include "sim/ref/bytes.h"
 #include "sim/ref/vm_exec.h"
 
 #include <fmt/format.h>
@@ -136,49 +137,6 @@ bool jmp_cond(uint8_t op, U a, U b, bool& taken) {
       return true;
     default:
       return false;
-  }
-}
-
-uint64_t load(const uint8_t* p, unsigned size) {
-  switch (size) {
-    case 1:
-      return *p;
-    case 2: {
-      uint16_t v;
-      std::memcpy(&v, p, 2);
-      return v;
-    }
-    case 4: {
-      uint32_t v;
-      std::memcpy(&v, p, 4);
-      return v;
-    }
-    default: {
-      uint64_t v;
-      std::memcpy(&v, p, 8);
-      return v;
-    }
-  }
-}
-
-void store(uint8_t* p, unsigned size, uint64_t v) {
-  switch (size) {
-    case 1:
-      *p = uint8_t(v);
-      break;
-    case 2: {
-      uint16_t x = uint16_t(v);
-      std::memcpy(p, &x, 2);
-      break;
-    }
-    case 4: {
-      uint32_t x = uint32_t(v);
-      std::memcpy(p, &x, 4);
-      break;
-    }
-    default:
-      std::memcpy(p, &v, 8);
-      break;
   }
 }
 
@@ -325,7 +283,7 @@ void Exec::run() {
         } else {
           const uint8_t* p = access(addr, sz, false);
           if (!p) return;
-          v = load(p, sz);
+          v = load_le(p, sz);
           if (in.mode() == BPF_MEMSX) {
             if (sz == 8) return fault("bad sign-extending load size");
             v = uint64_t(sext(v, sz * 8));
@@ -342,7 +300,7 @@ void Exec::run() {
         if (in.mode() == BPF_MEM) {
           uint8_t* p = access(addr, sz, true);
           if (!p) return;
-          store(p, sz, in.cls() == BPF_ST ? uint64_t(int64_t(in.imm)) : r[in.src]);
+          store_le(p, in.cls() == BPF_ST ? uint64_t(int64_t(in.imm)) : r[in.src], sz);
           break;
         }
         if (in.cls() == BPF_STX && in.mode() == BPF_ATOMIC) {
@@ -428,7 +386,7 @@ bool Exec::atomic(const bpf::Insn& in, uint64_t addr, unsigned sz) {
   if (!p) return false;
   int op = in.imm;
   bool fetch = op & BPF_FETCH;
-  uint64_t old = load(p, sz);
+  uint64_t old = load_le(p, sz);
   uint64_t s = reg[in.src];
   if (sz == 4) s = uint32_t(s);
   uint64_t nv;
@@ -454,7 +412,7 @@ bool Exec::atomic(const bpf::Insn& in, uint64_t addr, unsigned sz) {
       break;
     case BPF_CMPXCHG: {
       uint64_t expect = sz == 4 ? uint32_t(reg[0]) : reg[0];
-      store(p, sz, old == expect ? s : old);
+      store_le(p, old == expect ? s : old, sz);
       reg[0] = old;  // zero-extended for the 32-bit form
       return true;
     }
@@ -462,7 +420,7 @@ bool Exec::atomic(const bpf::Insn& in, uint64_t addr, unsigned sz) {
       fault(fmt::format("bad atomic operation 0x{:x}", op));
       return false;
   }
-  store(p, sz, nv);
+  store_le(p, nv, sz);
   if (fetch) reg[in.src] = old;
   return true;
 }
