@@ -17,6 +17,7 @@
 #include <cstring>
 #include <map>
 #include <random>
+#include <set>
 
 using namespace npu;
 using namespace npu::iss;
@@ -47,10 +48,11 @@ class FirmwareTest : public ::testing::Test {
  protected:
   void SetUp() override { make(4); }
 
-  void make(unsigned threads, unsigned cores = 1) {
+  void make(unsigned threads, unsigned cores = 1, const Timing& timing = Timing()) {
     MachineConfig cfg;
     cfg.threads = threads;
     cfg.cores = cores;
+    cfg.timing = timing;
     m_ = std::make_unique<Machine>(cfg);
     load_image(*m_, firmware_image());
     m_->boot(symbol_value(firmware_image(), "_start"));
@@ -536,6 +538,63 @@ TEST_F(FirmwareTest, SeveralCoresShareTheWork) {
   r = ctrl(npu::driver::cmsg_map_op(NPU_CMSG_MAP_LOOKUP, 93, counters, 0, le<uint32_t>(1)), 2);
   std::memcpy(&v, r.payload.data(), 8);
   EXPECT_EQ(v, 10u);
+}
+
+// Functional results never depend on timing: the same packets through the same
+// programs on machines of other shapes and latencies give the same bytes,
+// verdicts and map contents (the order in which frames finish may differ).
+TEST_F(FirmwareTest, ResultsDoNotDependOnTiming) {
+  Timing slow = Timing::from_yaml_text(
+      "swap_cycles: 0\nbranch_taken_cycles: 7\ncycles: {add: 3, ldp: 5}\n"
+      "memory: {lm: 9, pkt: 300, cls: 1000, emem: 5000, map: 77}\n"
+      "engines: {atomic: 900, map: 1, csum: 1, csum_per_8b: 50, queue: 1}\n");
+  Timing fast = Timing::from_yaml_text(
+      "swap_cycles: 0\nbranch_taken_cycles: 0\nmemory: {lm: 1, pkt: 1, cls: 1, emem: 1, map: 1}\n"
+      "engines: {atomic: 1, map: 1, csum: 1, csum_per_8b: 0, hash: 1, rand: 1, time: 1, queue: "
+      "1}\n");
+  struct Shape {
+    unsigned threads, cores;
+    Timing timing;
+  };
+  std::vector<Shape> shapes = {{4, 1, Timing()}, {1, 1, fast}, {8, 3, slow}, {2, 2, fast}};
+  std::vector<std::map<uint64_t, std::pair<uint32_t, std::vector<uint8_t>>>> outs;
+  // Map contents as sets: a hash map's iteration order follows insertion order,
+  // which does depend on which thread got there first.
+  std::vector<std::set<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>>> maps;
+  const char* progs[] = {"prog_swap_mac", "prog_count", "prog_push4", "prog_csum", "prog_flow"};
+  for (const Shape& sh : shapes) {
+    make(sh.threads, sh.cores, sh.timing);
+    alloc(BPF_MAP_TYPE_ARRAY, 4, 8, 4);
+    alloc(BPF_MAP_TYPE_HASH, 4, 8, 64);
+    std::mt19937 rng(5);
+    for (unsigned i = 0; i < 40; ++i) {
+      std::vector<uint8_t> p(60 + rng() % 40);
+      for (uint8_t& b : p) b = uint8_t(rng());
+      p[0] %= 5;
+      inject(i, slot(progs[i % 5]), p);
+    }
+    run();
+    std::map<uint64_t, std::pair<uint32_t, std::vector<uint8_t>>> out;
+    for (uint64_t e; m_->queues().pop(1u << NPU_Q_TX, &e);) {
+      Out o = collect(e);
+      out[e] = {o.verdict, o.pkt};
+    }
+    EXPECT_EQ(out.size(), 40u);
+    outs.push_back(out);
+    std::set<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> entries;
+    for (uint32_t id : m_->engines().map_ids())
+      for (const ref::MapEntry& e : ref::dump(*m_->engines().map(id))) {
+        std::vector<uint8_t> k = le(id);
+        k.insert(k.end(), e.key.begin(), e.key.end());
+        entries.insert({k, e.value});
+      }
+    EXPECT_GT(entries.size(), 10u);
+    maps.push_back(entries);
+  }
+  for (size_t i = 1; i < outs.size(); ++i) {
+    EXPECT_EQ(outs[i], outs[0]) << "shape " << i;
+    EXPECT_EQ(maps[i], maps[0]) << "shape " << i;
+  }
 }
 
 // The firmware's own cost per packet around a one-instruction program, on one
