@@ -118,19 +118,19 @@ Machine::Stop Machine::run(uint64_t max_cycles) {
   return Stop::kLimit;
 }
 
-void Machine::write(uint64_t addr, const void* p, size_t n) {
+void Machine::write(uint64_t addr, const void* p, size_t n, unsigned core) {
   if (n == 0) return;
   Dmi m;
-  if (!dmi(0, addr, &m) || addr + n > m.hi || addr + n < addr)
+  if (core >= cores_.size() || !dmi(core, addr, &m) || addr + n > m.hi || addr + n < addr)
     throw std::out_of_range(
         fmt::format("device write of {} bytes at 0x{:x}: no memory there", n, addr));
   std::memcpy(m.host + (addr - m.lo), p, n);
 }
 
-void Machine::read(uint64_t addr, void* p, size_t n) {
+void Machine::read(uint64_t addr, void* p, size_t n, unsigned core) {
   if (n == 0) return;
   Dmi m;
-  if (!dmi(0, addr, &m) || addr + n > m.hi || addr + n < addr)
+  if (core >= cores_.size() || !dmi(core, addr, &m) || addr + n > m.hi || addr + n < addr)
     throw std::out_of_range(
         fmt::format("device read of {} bytes at 0x{:x}: no memory there", n, addr));
   std::memcpy(p, m.host + (addr - m.lo), n);

@@ -66,9 +66,10 @@ class Machine : public MemoryPort {
   Stop run(uint64_t max_cycles);
   uint64_t cycle() const { return now_; }
 
-  // Host side.
-  void write(uint64_t addr, const void* p, size_t n);  // throws std::out_of_range
-  void read(uint64_t addr, void* p, size_t n);
+  // Host side. Local memory addresses reach core `core`'s (the others are
+  // device-wide); std::out_of_range where no memory is.
+  void write(uint64_t addr, const void* p, size_t n, unsigned core = 0);
+  void read(uint64_t addr, void* p, size_t n, unsigned core = 0);
   std::vector<uint8_t> read(uint64_t addr, size_t n);
   uint64_t read64(uint64_t addr);
   Queues& queues() { return queues_; }

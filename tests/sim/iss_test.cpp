@@ -2921,6 +2921,20 @@ TEST(IssMachine, LoadPlacesDataSectionsAndRejectsBadOnes) {
   EXPECT_THROW({ Machine bad(c0); }, std::invalid_argument);
 }
 
+// The host reaches each core's own local memory by naming the core.
+TEST(IssMachine, HostReachesEachCoresLocalMemory) {
+  MachineConfig cfg = small(1, 2);
+  Machine m(cfg);
+  uint64_t a = 0x11, b = 0x22, x = 0;
+  m.write(64, &a, 8, 0);
+  m.write(64, &b, 8, 1);
+  m.read(64, &x, 8, 1);
+  EXPECT_EQ(x, 0x22u);
+  m.read(64, &x, 8);
+  EXPECT_EQ(x, 0x11u);
+  EXPECT_THROW(m.write(64, &a, 8, 2), std::out_of_range);
+}
+
 TEST(IssMachine, RunStopsAtTheCycleLimit) {
   Rig rig;
   Asm a;
