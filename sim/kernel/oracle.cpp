@@ -91,6 +91,10 @@ Reason verifier_reason(const std::string& log) {
   for (size_t i = ls.size(); i-- > 0;) {
     if (is_stats(ls[i])) continue;
     Reason r{ls[i]};
+    // Some kernel messages lack their newline ("expected prog array map for
+    // tail call"), so the statistics follow on the same line: cut them off.
+    if (size_t p = r.text.find("processed "); p != std::string::npos && p > 0)
+      r.text.erase(r.text.find_last_not_of(' ', p - 1) + 1);
     for (size_t j = i; j-- > 0 && insn_index(r.text) < 0;) {
       if ((r.insn = insn_index(ls[j])) >= 0) break;
     }
