@@ -3,12 +3,17 @@
 // one), checked on random sets of concrete values around the edges that
 // matter (0, the sign bits, 32-bit boundaries), and precise where the kernel's
 // verifier is (constants stay constants; known ranges give known bounds).
+#include "compiler/bpf/helpers.h"
+#include "compiler/verifier/helper_protos.h"
 #include "compiler/verifier/scalar.h"
 #include "compiler/verifier/tnum.h"
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <random>
+#include <sstream>
+#include <string>
 #include <vector>
 
 using namespace verifier;
@@ -360,6 +365,39 @@ TEST(Scalar, BranchesRefineAsTheKernelDoes) {
   Scalar w = alu(AluOp::OR, Scalar::unknown(), Scalar::known(0), false);
   refine(Cond::LE, true, w, lim, true);
   EXPECT_EQ(w.u32_max, 1500u);
+}
+
+// The helper prototype table against libbpf's declarations of the same
+// helpers: the id names the helper, the argument count matches, and only the
+// helpers returning a pointer are typed map-value-or-null.
+TEST(HelperProtos, AgreeWithLibbpfDeclarations) {
+  std::ifstream f("/usr/include/bpf/bpf_helper_defs.h");
+  if (!f) GTEST_SKIP() << "libbpf's bpf_helper_defs.h is not installed";
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string defs = ss.str();
+  EXPECT_GE(helper_protos().size(), 18u);
+  for (const HelperProto& p : helper_protos()) {
+    ASSERT_NE(bpf::helper_name(p.id), nullptr) << p.name;
+    EXPECT_STREQ(bpf::helper_name(p.id), p.name);
+    std::string tail = " = (void *) " + std::to_string(p.id) + ";";
+    size_t end = defs.find(tail);
+    ASSERT_NE(end, std::string::npos) << p.name;
+    size_t start = defs.rfind("static ", end);
+    std::string decl = defs.substr(start, end - start);
+    std::string fn = "(*bpf_" + std::string(p.name) + ")(";
+    size_t at = decl.find(fn);
+    ASSERT_NE(at, std::string::npos) << decl;
+    std::string args = decl.substr(at + fn.size());
+    args = args.substr(0, args.rfind(')'));
+    unsigned n = args == "void" ? 0 : unsigned(std::count(args.begin(), args.end(), ',')) + 1;
+    if (args.find("...") != std::string::npos) --n;  // variadic: the fixed arguments
+    EXPECT_EQ(p.nargs(), n) << decl;
+    bool returns_pointer = decl.compare(0, 14, "static void *(") == 0;
+    EXPECT_EQ(p.ret == RetType::MAP_VALUE_OR_NULL, returns_pointer) << decl;
+  }
+  EXPECT_EQ(helper_proto(9999), nullptr);
+  EXPECT_EQ(helper_proto(1)->args[1], ArgType::MAP_KEY);
 }
 
 }  // namespace
