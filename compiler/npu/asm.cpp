@@ -359,23 +359,13 @@ const std::unordered_map<std::string, std::vector<Op>>& mnemonic_table() {
 }
 
 // How usage() shows an operand of syntax letter k.
-std::string slot_usage(char k) {
-  if (k >= 'a' && k <= 'e') return std::string("r") + char(k - 'a' + 'A');
-  if (k == 'j' || k == 'o') return "target";
-  if (k == 'm' || k == 'n') return "+disp";
-  if (k == 's') return "csr";
-  if (k == 'q') return "queue";
-  return "imm";
-}
-
 // "ld.N rA, [rB+disp]": an instruction form for messages.
 std::string usage(Op op) {
   const OpInfo& o = op_info(op);
   std::string s = o.mnemonic;
   if (o.nwidths) s += ".N";
   if (*o.syntax) s += ' ';
-  for (const char* p = o.syntax; *p; ++p) s += *p == '%' ? slot_usage(*++p) : std::string(1, *p);
-  return s;
+  return s + operand_usage(o);
 }
 
 std::string sizes(const OpInfo& o) {

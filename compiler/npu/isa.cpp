@@ -263,6 +263,30 @@ bool decode(uint64_t word, Insn* out, std::string* why) {
   return true;
 }
 
+std::string operand_usage(const OpInfo& o) {
+  std::string s;
+  for (const char* p = o.syntax; *p; ++p) {
+    if (*p != '%') {
+      s += *p;
+      continue;
+    }
+    char k = *++p;
+    if (k >= 'a' && k <= 'e')
+      s += std::string("r") + char(k - 'a' + 'A');
+    else if (k == 'j' || k == 'o')
+      s += "target";
+    else if (k == 'm' || k == 'n')
+      s += "+disp";
+    else if (k == 's')
+      s += "csr";
+    else if (k == 'q')
+      s += "queue";
+    else
+      s += "imm";
+  }
+  return s;
+}
+
 std::string full_mnemonic(const Insn& in) {
   const OpInfo& o = op_info(in.op);
   return o.nwidths ? fmt::format("{}.{}", o.mnemonic, in.width) : std::string(o.mnemonic);

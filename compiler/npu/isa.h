@@ -162,6 +162,10 @@ using LabelFn = std::string (*)(uint64_t addr, void* ctx);
 std::string format_insn(const Insn& insn, uint64_t pc, LabelFn label = nullptr,
                         void* ctx = nullptr);
 
+// An instruction's operands spelled for people: "rA, [rB+disp]" (registers by
+// field, imm, target, +disp, csr, queue); messages and docs use it.
+std::string operand_usage(const OpInfo& o);
+
 // Mnemonic with its size suffix: "ldpb.6".
 std::string full_mnemonic(const Insn& insn);
 

@@ -35,54 +35,6 @@ std::string flag_names(uint8_t f) {
   return s;
 }
 
-// The syntax with operand placeholders spelled out.
-std::string syntax_text(const OpInfo& o) {
-  std::string s;
-  for (const char* p = o.syntax; *p; ++p) {
-    if (*p != '%') {
-      s += *p;
-      continue;
-    }
-    switch (*++p) {
-      case 'a':
-        s += "ra";
-        break;
-      case 'b':
-        s += "rb";
-        break;
-      case 'c':
-        s += "rc";
-        break;
-      case 'd':
-        s += "rd";
-        break;
-      case 'e':
-        s += "re";
-        break;
-      case 'i':
-        s += "imm";
-        break;
-      case 'j':
-      case 'o':
-        s += "target";
-        break;
-      case 'm':
-      case 'n':
-        s += "+disp";
-        break;
-      case 's':
-        s += "csr";
-        break;
-      case 'q':
-        s += "queue";
-        break;
-      default:
-        s += '?';
-    }
-  }
-  return s;
-}
-
 std::string markdown() {
   std::ostringstream o;
   o << kBegin << "\n\n";
@@ -115,7 +67,7 @@ std::string markdown() {
     for (size_t p = 0; (p = summary.find('|', p)) != std::string::npos; p += 2)
       summary.replace(p, 1, "\\|");
     o << fmt::format("| `{}` | 0x{:02x} | {} | `{}` | {} | {} | {} | {} | {} |\n", op.mnemonic,
-                     op.opcode, format_info(op.format).name, syntax_text(op), unit_name(op.unit),
+                     op.opcode, format_info(op.format).name, operand_usage(op), unit_name(op.unit),
                      op.cycles, flag_names(op.flags), sizes, summary);
   }
   o << "\n### Register aliases\n\n| name | register | meaning |\n|---|---|---|\n";

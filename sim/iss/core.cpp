@@ -86,9 +86,13 @@ void Core::load_code(const std::vector<uint64_t>& words) {
     s.cycles = timing_.cycles[unsigned(in.op)];
     s.regs = regs_read(in) | regs_written(in);
     s.imm = in.imm;
-    const char* syn = o.syntax;
-    s.target = std::strstr(syn, "%o") ? pc + int64_t(in.off) : pc + int64_t(in.imm);
-    if (in.op == Op::STI || in.op == Op::STPI) s.target = uint64_t(int64_t(in.off));
+    // OFF is a branch displacement in branches and a memory displacement in
+    // store-immediates; other branches and jumps are relative by IMM.
+    bool off = o.fields & (1u << unsigned(Field::OFF));
+    if (o.flags & BR)
+      s.target = pc + (off ? int64_t(in.off) : int64_t(in.imm));
+    else if (off)
+      s.target = uint64_t(int64_t(in.off));
     code_.push_back(s);
   }
   Slot end{};
@@ -306,7 +310,8 @@ void Core::exec(unsigned t, uint64_t until) {
   const uint64_t ncode = code_.size() - 1;
   uint64_t pc = th.pc;
   uint64_t cyc = cycle_;
-  uint64_t instret = 0, issued = 0;
+  const uint64_t start = cycle_;
+  uint64_t instret = 0;
   bool ended = false;  // stopped by the thread itself, not by `until`
 
   while (cyc < until) {
@@ -651,7 +656,6 @@ void Core::exec(unsigned t, uint64_t until) {
       // Jumping out of the code store faults at the destination.
       if (tracer_) tracer_->retired({id_, t, cyc, pc, s.word, wreg, v, 0});
       cyc += cost;
-      issued += cost;
       ++instret;
       flt = Fault::ILLEGAL;
       fault_addr = next;
@@ -662,7 +666,6 @@ void Core::exec(unsigned t, uint64_t until) {
   done:
     if (tracer_) tracer_->retired({id_, t, cyc, pc, s.word, wreg, v, 0});
     cyc += cost;
-    issued += cost;
     ++instret;
     pc = next;
     if (stop || th.state != ThreadState::kReady) {
@@ -675,7 +678,6 @@ void Core::exec(unsigned t, uint64_t until) {
   faulted:
     if (tracer_) tracer_->retired({id_, t, cyc, pc, s.word, -1, 0, uint8_t(flt)});
     cyc += cost;
-    issued += cost;
   trap:
     fault(th, t, pc, flt, fault_addr);
     pc = th.pc;
@@ -689,8 +691,8 @@ void Core::exec(unsigned t, uint64_t until) {
   cut_ = !ended;
 out:
   th.stats.instret += instret;
-  th.stats.issue_cycles += issued;
-  stats_.busy += issued;
+  th.stats.issue_cycles += cyc - start;  // every cycle of this run issued something
+  stats_.busy += cyc - start;
   cycle_ = cyc;
 }
 

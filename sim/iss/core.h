@@ -119,7 +119,7 @@ class Core {
     uint8_t cycles;
     uint32_t regs;    // registers read or written: checked against the scoreboard
     int64_t imm;      // sign-extended
-    uint64_t target;  // branches and jal: absolute destination
+    uint64_t target;  // branches and jumps: destination; store-immediates: displacement
     uint64_t word;
   };
   static constexpr Op kIllegal = Op::kCount;

@@ -72,26 +72,25 @@ Engines::Engines(MemoryPort& mem, const Timing& timing, unsigned threads_per_cor
       maps_(NPU_MAX_MAPS),
       rand_state_(seed) {}
 
-bool Engines::read(unsigned core, uint64_t addr, size_t n, void* out) {
-  if (n == 0) return true;
+uint8_t* Engines::view(unsigned core, uint64_t addr, uint64_t n, bool write) {
   Dmi d;
-  if (!mem_.dmi(core, addr, &d) || addr + n > d.hi || addr + n < addr) return false;
-  std::memcpy(out, d.host + (addr - d.lo), n);
-  return true;
+  if (!mem_.dmi(core, addr, &d) || (write && !d.writable) || addr + n > d.hi || addr + n < addr)
+    return nullptr;
+  return d.host + (addr - d.lo);
 }
 
-const uint8_t* Engines::view(unsigned core, uint64_t addr, uint64_t n) {
-  Dmi d;
-  if (!mem_.dmi(core, addr, &d) || addr + n > d.hi || addr + n < addr) return nullptr;
-  return d.host + (addr - d.lo);
+bool Engines::read(unsigned core, uint64_t addr, size_t n, void* out) {
+  if (n == 0) return true;
+  const uint8_t* p = view(core, addr, n, false);
+  if (p) std::memcpy(out, p, n);
+  return p != nullptr;
 }
 
 bool Engines::write(unsigned core, uint64_t addr, size_t n, const void* in) {
   if (n == 0) return true;
-  Dmi d;
-  if (!mem_.dmi(core, addr, &d) || !d.writable || addr + n > d.hi || addr + n < addr) return false;
-  std::memcpy(d.host + (addr - d.lo), in, n);
-  return true;
+  uint8_t* p = view(core, addr, n, true);
+  if (p) std::memcpy(p, in, n);
+  return p != nullptr;
 }
 
 ref::Map* Engines::map(uint32_t id) {
@@ -142,7 +141,7 @@ Completion Engines::command(const Command& cmd) {
     case Unit::HASH: {
       // Both read the bytes where they are: one region, no copy.
       uint64_t len = cmd.c;
-      const uint8_t* p = view(cmd.core, cmd.b, len);
+      const uint8_t* p = view(cmd.core, cmd.b, len, false);
       if (!p && len) {
         c.fault = true;
         c.fault_addr = cmd.b;
@@ -179,15 +178,13 @@ Completion Engines::command(const Command& cmd) {
 Completion Engines::atomic(const Command& cmd) {
   Completion c;
   c.latency = timing_.atomic;
-  Dmi d;
   unsigned n = cmd.width;
-  if (!mem_.dmi(cmd.core, cmd.addr, &d) || !d.writable || cmd.addr + n > d.hi ||
-      cmd.addr + n < cmd.addr) {
+  uint8_t* p = view(cmd.core, cmd.addr, n, true);
+  if (!p) {
     c.fault = true;
     c.fault_addr = cmd.addr;
     return c;
   }
-  uint8_t* p = d.host + (cmd.addr - d.lo);
   uint64_t mask = n == 8 ? ~0ull : 0xffffffffull;
   uint64_t old = 0;
   std::memcpy(&old, p, n);

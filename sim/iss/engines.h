@@ -44,8 +44,9 @@ class Engines : public EnginePort {
  private:
   bool read(unsigned core, uint64_t addr, size_t n, void* out);
   bool write(unsigned core, uint64_t addr, size_t n, const void* in);
-  // The n bytes at addr when one region holds them all, else nullptr.
-  const uint8_t* view(unsigned core, uint64_t addr, uint64_t n);
+  // The n bytes at addr when one region holds them all (and may be written,
+  // for write), else nullptr.
+  uint8_t* view(unsigned core, uint64_t addr, uint64_t n, bool write);
   uint64_t map_addr(uint32_t id, const uint8_t* value);
   Completion map_command(const Command& cmd);
   Completion atomic(const Command& cmd);

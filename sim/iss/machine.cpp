@@ -118,22 +118,20 @@ Machine::Stop Machine::run(uint64_t max_cycles) {
   return Stop::kLimit;
 }
 
-void Machine::write(uint64_t addr, const void* p, size_t n, unsigned core) {
-  if (n == 0) return;
+uint8_t* Machine::host(uint64_t addr, size_t n, unsigned core, const char* what) {
   Dmi m;
   if (core >= cores_.size() || !dmi(core, addr, &m) || addr + n > m.hi || addr + n < addr)
     throw std::out_of_range(
-        fmt::format("device write of {} bytes at 0x{:x}: no memory there", n, addr));
-  std::memcpy(m.host + (addr - m.lo), p, n);
+        fmt::format("device {} of {} bytes at 0x{:x}: no memory there", what, n, addr));
+  return m.host + (addr - m.lo);
+}
+
+void Machine::write(uint64_t addr, const void* p, size_t n, unsigned core) {
+  if (n) std::memcpy(host(addr, n, core, "write"), p, n);
 }
 
 void Machine::read(uint64_t addr, void* p, size_t n, unsigned core) {
-  if (n == 0) return;
-  Dmi m;
-  if (core >= cores_.size() || !dmi(core, addr, &m) || addr + n > m.hi || addr + n < addr)
-    throw std::out_of_range(
-        fmt::format("device read of {} bytes at 0x{:x}: no memory there", n, addr));
-  std::memcpy(p, m.host + (addr - m.lo), n);
+  if (n) std::memcpy(p, host(addr, n, core, "read"), n);
 }
 
 std::vector<uint8_t> Machine::read(uint64_t addr, size_t n) {

@@ -82,6 +82,9 @@ class Machine : public MemoryPort {
   bool dmi(unsigned core, uint64_t addr, Dmi* out) override;
 
  private:
+  // Host bytes for [addr, addr + n) as core sees them; throws std::out_of_range.
+  uint8_t* host(uint64_t addr, size_t n, unsigned core, const char* what);
+
   MachineConfig cfg_;
   uint64_t lm_size_;
   std::vector<std::vector<uint8_t>> lm_;  // per core

@@ -4,6 +4,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 namespace npu::iss {
@@ -140,15 +143,11 @@ Timing Timing::from_yaml_text(const std::string& text, const std::string& name) 
 }
 
 Timing Timing::from_yaml_file(const std::string& path) {
-  YAML::Node n;
-  try {
-    n = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    throw std::runtime_error(path + ": cannot read");
-  } catch (const YAML::Exception& e) {
-    throw std::runtime_error(fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
-  }
-  return from_yaml_text(YAML::Dump(n), path);
+  std::ifstream f(path);
+  if (!f || std::filesystem::is_directory(path)) throw std::runtime_error(path + ": cannot read");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return from_yaml_text(ss.str(), path);
 }
 
 }  // namespace npu::iss
