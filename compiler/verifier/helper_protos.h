@@ -17,8 +17,11 @@ enum class ArgType : uint8_t {
   MAP_VALUE,
   MEM,
   MEM_OR_NULL,
+  UNINIT_MEM,
   SIZE,
-  SIZE_OR_ZERO
+  SIZE_OR_ZERO,
+  FUNC,
+  STACK_OR_NULL
 };
 
 struct HelperProto {

@@ -10,6 +10,8 @@
 //   // kernel: <substring of the kernel's reason>   (reject files only, exactly once)
 //   // caps: CAP_BPF CAP_NET_ADMIN ...               (optional: load with only these)
 // Without `caps`, a file is loaded with the test's own capabilities (root).
+#include "compiler/bpf/program.h"
+#include "compiler/verifier/verifier.h"
 #include "sim/kernel/oracle.h"
 
 #include <bpf/bpf.h>
@@ -29,6 +31,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
 #include <ostream>
 #include <fstream>
 #include <sstream>
@@ -347,6 +350,31 @@ TEST_P(KernelVerifier, AgreesWithTheCorpus) {
       << reason;
 }
 
+// ------------------------------------------------------------ ours: the same verdicts
+
+class OurVerifier : public testing::TestWithParam<Case> {};
+
+TEST_P(OurVerifier, AgreesWithTheCorpus) {
+  const Case& c = GetParam();
+  Header h = parse_header(c.source());
+  ASSERT_TRUE(h.problems.empty()) << c.source() << ": " << h.problems.front();
+  bpf::Object obj = bpf::load_object(c.object());
+  ASSERT_EQ(obj.programs.size(), 1u) << c.object();
+  verifier::Options opt;
+  // The privilege the kernel test loads the file with.
+  opt.perfmon = !h.has_caps || (h.caps & ((uint64_t(1) << 38) | (uint64_t(1) << 21)));
+  try {
+    verifier::Result r = verifier::verify(obj, 0, opt);
+    EXPECT_EQ(c.kind, "accept") << c.source() << ": accepted, but the kernel rejects it ("
+                                << h.kernel[0] << "); processed " << r.insns_processed;
+  } catch (const verifier::VerifyError& e) {
+    EXPECT_EQ(c.kind, "reject") << c.source() << ": rejected, but the kernel accepts it:\n"
+                                << e.what();
+    if (c.kind == "reject")
+      std::cout << "[ ours ] " << e.what() << "\n[kernel] " << h.kernel[0] << "\n";
+  }
+}
+
 std::string case_name(const testing::TestParamInfo<Case>& info) {
   std::string n = info.param.name;
   for (char& ch : n)
@@ -356,5 +384,7 @@ std::string case_name(const testing::TestParamInfo<Case>& info) {
 
 INSTANTIATE_TEST_SUITE_P(Reject, KernelVerifier, testing::ValuesIn(corpus("reject")), case_name);
 INSTANTIATE_TEST_SUITE_P(Accept, KernelVerifier, testing::ValuesIn(corpus("accept")), case_name);
+INSTANTIATE_TEST_SUITE_P(Reject, OurVerifier, testing::ValuesIn(corpus("reject")), case_name);
+INSTANTIATE_TEST_SUITE_P(Accept, OurVerifier, testing::ValuesIn(corpus("accept")), case_name);
 
 }  // namespace
