@@ -593,7 +593,10 @@ Result Walker::run() {
       if (in.is_jump() || in.is_call()) since_jmp++;
       since_insn++;
       record_facts();
+      const uint32_t at = st_.pc;
+      const size_t depth = st_.frames.size();
       step();
+      record_out(at, depth);
       if (st_.pc != UINT32_MAX) continue;
     }
     end_path();
@@ -615,11 +618,14 @@ void Walker::record_facts() {
   for (unsigned r = 0; r < 11; r++) {
     const Reg& x = fr.regs[r];
     bool c = x.is_const();
+    const uint64_t umax = x.type == RegType::SCALAR ? x.s.umax : UINT64_MAX;
     if (!f.reached) {
       f.type[r] = x.type;
       f.is_const[r] = c;
       f.value[r] = c ? x.s.const_value() : 0;
+      f.umax[r] = umax;
     } else {
+      f.umax[r] = std::max(f.umax[r], umax);
       if (f.type[r] != x.type) f.type[r] = RegType::NOT_INIT;
       if (f.is_const[r] && (!c || f.value[r] != x.s.const_value())) f.is_const[r] = false;
     }
@@ -627,8 +633,27 @@ void Walker::record_facts() {
   f.reached = true;
 }
 
+void Walker::record_out(uint32_t at, size_t depth) {
+  const bpf::Insn& in = insns_[at];
+  const uint8_t cls = in.cls();
+  if (cls != BPF_ALU && cls != BPF_ALU64 && cls != BPF_LDX && cls != BPF_LD) return;
+  if (st_.pc == UINT32_MAX || st_.frames.size() != depth) return;
+  InsnFacts& f = res_.facts[at];
+  const Reg& d = st_.cur().regs[in.dst];
+  const bool c = d.is_const();
+  if (!f.out_seen) {
+    f.out_seen = true;
+    f.out_const = c;
+    f.out_value = c ? d.s.const_value() : 0;
+  } else if (f.out_const && (!c || f.out_value != d.s.const_value())) {
+    f.out_const = false;
+  }
+}
+
 void Walker::note_mem(Mem m, int32_t map, int32_t slack, int32_t stack_off) {
   InsnFacts& f = res_.facts[insn_pc_];
+  if (f.mem != Mem::NONE && (f.mem == Mem::CTX) != (m == Mem::CTX))
+    reject("same insn cannot be used with different pointer types");
   if (f.mem == Mem::NONE) {
     f.mem = m;
     f.map = map;

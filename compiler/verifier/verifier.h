@@ -63,6 +63,11 @@ struct InsnFacts {
   std::array<RegType, 11> type{};
   std::array<bool, 11> is_const{};
   std::array<uint64_t, 11> value{};
+  std::array<uint64_t, 11> umax{};  // scalars: the largest unsigned value on any path
+  // ALU, loads and lddw: whether the destination holds one constant after
+  // the instruction on every path, and which.
+  bool out_seen = false, out_const = false;
+  uint64_t out_value = 0;
   // Helper calls with a map argument: the map (-1: several). Map lookups:
   // whether the result can never be NULL (an ARRAY with a constant key).
   int32_t call_map = -1;

@@ -91,6 +91,7 @@ class Walker {
   void do_call_subprog(const bpf::Insn& insn);
   void do_exit();
   void record_facts();
+  void record_out(uint32_t at, size_t depth);
   void propagate_scalar(uint32_t id, const Reg& r);
   void mark_ptr_or_null(uint32_t id, bool is_null);
   void find_good_pkt_pointers(const Reg& dst, RegType t, bool right_open);
