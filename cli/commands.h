@@ -13,5 +13,6 @@ void add_gen(CLI::App& app);
 void add_as(CLI::App& app);
 void add_disasm(CLI::App& app);
 void add_iss(CLI::App& app);
+void add_compile(CLI::App& app);
 
 }  // namespace npu_cli

@@ -2,7 +2,10 @@
 #include "cli/commands.h"
 
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <string>
+#include <vector>
 
 int main(int argc, char** argv) {
   CLI::App app{"npu: eBPF/XDP offload toolchain and SmartNIC simulator"};
@@ -15,8 +18,15 @@ int main(int argc, char** argv) {
   npu_cli::add_as(app);
   npu_cli::add_disasm(app);
   npu_cli::add_iss(app);
+  npu_cli::add_compile(app);
+  // Compiler-style -fno-<pass> is spelled --fno-<pass> for the parser.
+  std::vector<std::string> args(argv, argv + argc);
+  for (std::string& a : args)
+    if (a.rfind("-fno-", 0) == 0) a = "-" + a;
+  std::vector<char*> av;
+  for (std::string& a : args) av.push_back(a.data());
   try {
-    app.parse(argc, argv);
+    app.parse(int(av.size()), av.data());
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help
     std::fprintf(stderr, "npu: %s (see --help)\n", e.what());

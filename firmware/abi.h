@@ -126,6 +126,64 @@
 #define EM_NPU 0x4e50 /* "NP": not assigned to any other machine */
 #define NPU_INSN_BYTES 8
 
+/* ---- compiled programs: code placement and the image's program sections ----
+ * Every core has a code store of NPU_CODE_STORE_SIZE instructions. The
+ * firmware sits at its bottom (a few hundred instructions from 0); compiled
+ * code is linked at NPU_PROG_TEXT_BASE, far above it, so the loader never
+ * moves code: it only patches the fields that relocations name. Program
+ * images may therefore use [NPU_PROG_TEXT_BASE, NPU_CODE_STORE_SIZE). */
+#define NPU_PROG_TEXT_BASE 0x1000   /* instruction index 4096 */
+#define NPU_CODE_STORE_SIZE 0x10000 /* instructions (512 KiB of words) per core */
+
+/* A compiled image adds non-allocated sections (SHT_PROGBITS, .npu.strtab
+ * SHT_STRTAB; sh_link of the others = .npu.strtab, sh_entsize = record size):
+ *   .npu.meta     struct npu_image_meta, then nprogs struct npu_image_prog
+ *   .npu.maps     struct npu_image_map per map, in the object's map order
+ *   .npu.mapinit  initial values of global-data maps (bytes)
+ *   .npu.rel      struct npu_image_reloc per patched instruction, by insn
+ *   .npu.strtab   NUL-terminated names (offset 0 is the empty string)
+ * Assembler images (the firmware) have none of them. */
+#define NPU_IMAGE_VERSION 1
+#define NPU_IMAGE_META_SIZE 16
+#define NPU_IMAGE_PROG_SIZE 32
+#define NPU_IMAGE_MAP_SIZE 48
+#define NPU_IMAGE_RELOC_SIZE 24
+#define NPU_IMAGE_MAP_GLOBAL_DATA 1 /* npu_image_map.flags: backs .data/.rodata/.bss */
+
+/* Relocation kinds: the IMM field (bits 63:32) of the instruction at `insn`
+ * gets the value. 64-bit addresses take two instructions, `liw rX, lo` (or
+ * `li`) then `lih rX, hi`, with one relocation each. */
+#define NPU_RELOC_MAP_ID 1       /* the device id of map `target` (IMM shown as a value, %i) */
+#define NPU_RELOC_MAP_VALUE_LO 2 /* bits 31:0 of the address of map `target`'s value + addend */
+#define NPU_RELOC_MAP_VALUE_HI 3 /* bits 63:32 of the same address */
+/* NPU_RELOC_HELPER: the firmware's symbol helper_<name>, as target - insn in a
+ * jump target (%j: jal, jmp), as the instruction index itself in a value (%i). */
+#define NPU_RELOC_HELPER 4
+#define NPU_RELOC_KINDS 4
+
+/* Value addresses: a map's values live in its window, NPU_MAP_BASE +
+ * (id << NPU_MAP_SHIFT); an array map's value for key k starts at window
+ * offset k * round_up(value_size, 8). MAP_VALUE relocations take array maps:
+ * global data (one entry), or an array's window base for inlined lookups;
+ * the address is the window's base + addend. */
+
+/* Features a program image needs (npu_image_meta.features): firmware helpers
+ * and engines. A device refuses an image that needs one it lacks, and bits it
+ * does not know. */
+#define NPU_FEAT_TAIL_CALL (1 << 0)   /* helper_tail_call */
+#define NPU_FEAT_ADJUST_HEAD (1 << 1) /* helper_xdp_adjust_head */
+#define NPU_FEAT_ADJUST_META (1 << 2) /* helper_xdp_adjust_meta */
+#define NPU_FEAT_ADJUST_TAIL (1 << 3) /* helper_xdp_adjust_tail */
+#define NPU_FEAT_REDIRECT (1 << 4)    /* helper_redirect, helper_redirect_map */
+#define NPU_FEAT_CSUM_DIFF (1 << 5)   /* helper_csum_diff */
+#define NPU_FEAT_MAPS (1 << 8)        /* the map engine */
+#define NPU_FEAT_ATOMICS (1 << 9)     /* the atomic unit */
+#define NPU_FEAT_CSUM (1 << 10)       /* the checksum engine */
+#define NPU_FEAT_HASH (1 << 11)       /* the hash engine */
+#define NPU_FEAT_RAND (1 << 12)       /* the random engine */
+#define NPU_FEAT_TIME (1 << 13)       /* the time engine */
+#define NPU_FEAT_KNOWN 0x3f3f         /* every bit above */
+
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 
@@ -146,6 +204,41 @@ struct npu_cmsg_hdr {
   uint32_t len;
 };
 
+/* Records of a compiled image's sections; names are offsets in .npu.strtab,
+ * reserved fields are 0. */
+struct npu_image_meta {
+  uint32_t version;  /* NPU_IMAGE_VERSION */
+  uint32_t nprogs;   /* program records that follow */
+  uint64_t features; /* NPU_FEAT_* */
+};
+
+struct npu_image_prog {
+  uint32_t name;       /* the program's function name */
+  uint32_t section;    /* its ELF section in the BPF object ("xdp") */
+  uint64_t entry;      /* instruction index of its first instruction */
+  uint32_t stack_size; /* bytes of BPF stack below r10 it uses */
+  uint32_t bpf_insns;  /* BPF instructions it was compiled from */
+  uint32_t npu_insns;  /* NPU instructions emitted for it */
+  uint32_t reserved;
+};
+
+struct npu_image_map {
+  uint32_t name;
+  uint32_t type, key_size, value_size, max_entries, map_flags; /* as bpf(BPF_MAP_CREATE) */
+  int32_t inner_map;  /* index of the inner map's template (map-in-map), or -1 */
+  uint32_t flags;     /* NPU_IMAGE_MAP_* */
+  uint64_t init_off;  /* initial value in .npu.mapinit (global data) */
+  uint32_t init_size; /* 0 (all zero), or value_size */
+  uint32_t reserved;
+};
+
+struct npu_image_reloc {
+  uint64_t insn;   /* instruction index of the patched instruction */
+  uint32_t kind;   /* NPU_RELOC_* */
+  uint32_t target; /* MAP_*: map index; HELPER: the helper's name (without "helper_") */
+  int64_t addend;  /* MAP_VALUE_*: byte offset in the value, below value_size; others 0 */
+};
+
 #ifdef __cplusplus
 #include <cstddef>
 static_assert(sizeof(npu_pkt_desc) == NPU_DESC_SIZE, "descriptor size");
@@ -161,6 +254,21 @@ static_assert(offsetof(npu_map_def, flags) == NPU_MAPDEF_FLAGS, "map def layout"
 static_assert(sizeof(npu_cmsg_hdr) == NPU_CMSG_HDR_SIZE, "control header size");
 static_assert(offsetof(npu_cmsg_hdr, len) == NPU_CMSG_LEN, "control header layout");
 static_assert(NPU_DESC_SIZE <= 40, "the kernel reserves 40 bytes of xdp_frame before the metadata");
+static_assert(sizeof(npu_image_meta) == NPU_IMAGE_META_SIZE, "image meta size");
+static_assert(sizeof(npu_image_prog) == NPU_IMAGE_PROG_SIZE, "image program record size");
+static_assert(offsetof(npu_image_prog, entry) == 8, "image program record layout");
+static_assert(offsetof(npu_image_prog, reserved) == 28, "image program record layout");
+static_assert(sizeof(npu_image_map) == NPU_IMAGE_MAP_SIZE, "image map record size");
+static_assert(offsetof(npu_image_map, inner_map) == 24, "image map record layout");
+static_assert(offsetof(npu_image_map, init_off) == 32, "image map record layout");
+static_assert(sizeof(npu_image_reloc) == NPU_IMAGE_RELOC_SIZE, "image relocation size");
+static_assert(offsetof(npu_image_reloc, addend) == 16, "image relocation layout");
+static_assert(NPU_PROG_TEXT_BASE < NPU_CODE_STORE_SIZE, "programs need room in the code store");
+static_assert(NPU_FEAT_KNOWN == (NPU_FEAT_TAIL_CALL | NPU_FEAT_ADJUST_HEAD | NPU_FEAT_ADJUST_META |
+                                 NPU_FEAT_ADJUST_TAIL | NPU_FEAT_REDIRECT | NPU_FEAT_CSUM_DIFF |
+                                 NPU_FEAT_MAPS | NPU_FEAT_ATOMICS | NPU_FEAT_CSUM | NPU_FEAT_HASH |
+                                 NPU_FEAT_RAND | NPU_FEAT_TIME),
+              "NPU_FEAT_KNOWN names every feature");
 #endif
 #endif /* __ASSEMBLER__ */
 

@@ -1434,8 +1434,23 @@ bool operator==(const Object::Section& a, const Object::Section& b) {
 bool operator==(const Object::Symbol& a, const Object::Symbol& b) {
   return a.name == b.name && a.value == b.value && a.section == b.section && a.global == b.global;
 }
+bool operator==(const Object::Program& a, const Object::Program& b) {
+  return a.name == b.name && a.section == b.section && a.entry == b.entry &&
+         a.stack_size == b.stack_size && a.bpf_insns == b.bpf_insns && a.npu_insns == b.npu_insns;
+}
+bool operator==(const Object::Map& a, const Object::Map& b) {
+  return a.name == b.name && a.type == b.type && a.key_size == b.key_size &&
+         a.value_size == b.value_size && a.max_entries == b.max_entries && a.flags == b.flags &&
+         a.inner_map == b.inner_map && a.global_data == b.global_data && a.initial == b.initial;
+}
+bool operator==(const Object::Reloc& a, const Object::Reloc& b) {
+  return a.insn == b.insn && a.kind == b.kind && a.map == b.map && a.helper == b.helper &&
+         a.addend == b.addend;
+}
 bool operator==(const Object& a, const Object& b) {
-  return a.sections == b.sections && a.symbols == b.symbols && a.entry == b.entry;
+  return a.sections == b.sections && a.symbols == b.symbols && a.entry == b.entry &&
+         a.programs == b.programs && a.maps == b.maps && a.relocs == b.relocs &&
+         a.features == b.features;
 }
 
 Object assemble(const std::vector<AsmSource>& sources, const AsmOptions& opt) {

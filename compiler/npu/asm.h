@@ -37,18 +37,59 @@ struct Object {
     int section = -1;    // index into sections; -1: absolute (.equ, .set)
     bool global = false;
   };
+  // What a compiled BPF object adds (docs/abi.md, "Image format"); the
+  // assembler leaves these empty. Code is linked at NPU_PROG_TEXT_BASE.
+  struct Program {
+    std::string name;         // the BPF function name
+    std::string section;      // its ELF section in the BPF object, e.g. "xdp"
+    uint64_t entry = 0;       // instruction index of the entry point
+    uint32_t stack_size = 0;  // bytes of BPF stack
+    uint32_t bpf_insns = 0;   // BPF instructions it was compiled from
+    uint32_t npu_insns = 0;   // NPU instructions emitted for it
+  };
+  struct Map {
+    std::string name;
+    uint32_t type = 0;  // enum bpf_map_type
+    uint32_t key_size = 0, value_size = 0, max_entries = 0, flags = 0;
+    int inner_map = -1;            // index of the inner map's template (map-in-map), or -1
+    bool global_data = false;      // backs .data/.rodata/.bss: a one-entry array
+    std::vector<uint8_t> initial;  // global data: value_size bytes, or empty (all zero)
+  };
+  // The values are firmware/abi.h's NPU_RELOC_*.
+  enum class RelocKind : uint32_t { kMapId = 1, kMapValueLo = 2, kMapValueHi = 3, kHelper = 4 };
+  // The IMM field of the instruction at `insn` gets a value known at load time.
+  struct Reloc {
+    uint64_t insn = 0;  // instruction index (code is linked where it runs)
+    RelocKind kind = RelocKind::kMapId;
+    uint32_t map = 0;    // kMapId, kMapValue*: index into maps
+    std::string helper;  // kHelper: the firmware's helper_<helper>
+    int64_t addend = 0;  // kMapValue*: byte offset in the value
+  };
+
   std::vector<Section> sections;  // sections[0] is .text
   // Local before global; in each, absolute symbols in definition order, then
   // labels by section and address (definition order for equal addresses).
   std::vector<Symbol> symbols;
   uint64_t entry = 0;  // the value of _start, or 0
 
+  std::vector<Program> programs;
+  std::vector<Map> maps;
+  std::vector<Reloc> relocs;  // by insn, at most one per instruction
+  uint64_t features = 0;      // NPU_FEAT_* the code needs
+
   const Section* find_section(std::string_view name) const;
   const Symbol* find_symbol(std::string_view name) const;
+  // True when the object carries any of the compiled-program parts above.
+  bool is_program_image() const {
+    return !programs.empty() || !maps.empty() || !relocs.empty() || features != 0;
+  }
 };
 
 bool operator==(const Object::Section& a, const Object::Section& b);
 bool operator==(const Object::Symbol& a, const Object::Symbol& b);
+bool operator==(const Object::Program& a, const Object::Program& b);
+bool operator==(const Object::Map& a, const Object::Map& b);
+bool operator==(const Object::Reloc& a, const Object::Reloc& b);
 bool operator==(const Object& a, const Object& b);
 inline bool operator!=(const Object& a, const Object& b) {
   return !(a == b);

@@ -20,8 +20,33 @@ class ImageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// An image holds exactly what the assembler produces.
+// An image holds what the assembler produces, and what the compiler adds for
+// a BPF object: programs, maps and relocations (Object's compiled-program
+// parts, in the non-allocated sections .npu.meta, .npu.maps, .npu.mapinit,
+// .npu.rel and .npu.strtab; docs/abi.md, "Image format").
 using Image = Object;
+
+// Checks the compiled-program parts of img against each other and against its
+// code, as a device relies on them: unique non-empty names, entry points and
+// relocated instructions in code sections, relocations sorted by instruction
+// with an operand that takes their value, map indexes in range, global data
+// in one-entry arrays. Throws ImageError "name: reason"; assembler images
+// (no such parts) always pass. write_image and read_image call it.
+void check_image(const Image& img, const std::string& name);
+
+// "map_id", "map_value_lo", "map_value_hi", "helper".
+const char* reloc_kind_name(Object::RelocKind kind);
+// The names of NPU_FEAT_* bits, lowest first: "tail_call", "maps"; unknown
+// bits as "bit N".
+std::vector<std::string> feature_names(uint64_t features);
+// A relocated instruction: word (at instruction index insn) with its IMM
+// field set to value, or to value - insn where IMM is a jump target (%j).
+// value is what the relocation stands for: a map id, half of an address, a
+// helper's instruction index. Throws ImageError when word does not decode or
+// has no IMM operand.
+uint64_t patch_imm(uint64_t word, uint64_t insn, uint64_t value);
+// The code section holding instruction index insn, or nullptr.
+const Object::Section* code_section_at(const Image& img, uint64_t insn);
 
 // Writes obj as an image file. Code sections get SHF_ALLOC|SHF_EXECINSTR,
 // .rodata* SHF_ALLOC, other data SHF_ALLOC|SHF_WRITE; symbols in code

@@ -6,8 +6,10 @@
 #include "compiler/npu/isa.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
+#include <map>
 
 namespace npu {
 namespace {
@@ -125,6 +127,49 @@ std::string Disassembler::text(uint64_t word, uint64_t pc) const {
   return text;
 }
 
+std::string reloc_text(const Image& img, const Object::Reloc& r) {
+  std::string text = reloc_kind_name(r.kind);
+  if (r.kind == Object::RelocKind::kHelper) return text + " " + r.helper;
+  text += " " + (r.map < img.maps.size() ? img.maps[r.map].name : fmt::format("map#{}", r.map));
+  if (r.addend) text += fmt::format("{:+}", r.addend);
+  return text;
+}
+
+std::vector<std::string> program_image_summary(const Image& img, const ListingOptions& opt) {
+  constexpr size_t kShownBytes = 16;
+  std::vector<std::string> lines;
+  std::string features =
+      img.features ? fmt::format("{}", fmt::join(feature_names(img.features), ", ")) : "none";
+  lines.push_back(fmt::format("features: {} (0x{:x})", features, img.features));
+  for (const Object::Program& p : img.programs)
+    lines.push_back(fmt::format(
+        "program {} (section {}): entry {}, stack {} bytes, {} BPF -> {} NPU instructions", p.name,
+        p.section, p.entry, p.stack_size, p.bpf_insns, p.npu_insns));
+  for (size_t i = 0; i < img.maps.size(); ++i) {
+    const Object::Map& m = img.maps[i];
+    std::string type =
+        opt.map_type_name ? opt.map_type_name(m.type) : fmt::format("type {}", m.type);
+    std::string line =
+        fmt::format("map {} {}: {}, key {}, value {}, max_entries {}, flags 0x{:x}", i, m.name,
+                    type, m.key_size, m.value_size, m.max_entries, m.flags);
+    if (m.inner_map >= 0 && size_t(m.inner_map) < img.maps.size())
+      line += fmt::format(", inner map {}", img.maps[size_t(m.inner_map)].name);
+    if (m.global_data) {
+      line += ", global data";
+      if (!m.initial.empty()) {
+        line += " ";
+        for (size_t k = 0; k < std::min(kShownBytes, m.initial.size()); ++k)
+          line += fmt::format("{:02x}", m.initial[k]);
+        if (m.initial.size() > kShownBytes) line += "...";
+      }
+    }
+    lines.push_back(line);
+  }
+  lines.push_back(
+      fmt::format("{} relocation{}", img.relocs.size(), img.relocs.size() == 1 ? "" : "s"));
+  return lines;
+}
+
 std::string listing(const Image& img, const ListingOptions& opt) {
   Writer w(opt.addresses);
   Disassembler dis(img);
@@ -133,6 +178,10 @@ std::string listing(const Image& img, const ListingOptions& opt) {
   w.comment(fmt::format("NPU image: {} instruction{}, {} data byte{}, {} symbol{}, entry {}",
                         ninsns, ninsns == 1 ? "" : "s", nbytes, nbytes == 1 ? "" : "s",
                         img.symbols.size(), img.symbols.size() == 1 ? "" : "s", img.entry));
+  if (img.is_program_image())
+    for (const std::string& line : program_image_summary(img, opt)) w.comment(line);
+  std::map<uint64_t, const Object::Reloc*> relocs;
+  for (const Object::Reloc& r : img.relocs) relocs.emplace(r.insn, &r);
 
   // Labels of each section by offset; absolute symbols and labels outside
   // their section become .equ.
@@ -171,7 +220,10 @@ std::string listing(const Image& img, const ListingOptions& opt) {
     if (sec.code) {
       for (uint64_t i = 0; i < sec.words.size(); ++i) {
         labels_at(i);
-        w.code(sec.base + i, sec.words[i], dis.text(sec.words[i], sec.base + i));
+        std::string text = dis.text(sec.words[i], sec.base + i);
+        auto r = relocs.find(sec.base + i);
+        if (r != relocs.end()) text += "  ; " + reloc_text(img, *r->second);
+        w.code(sec.base + i, sec.words[i], text);
       }
     } else {
       uint64_t i = 0;

@@ -9,14 +9,27 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace npu {
 
 struct ListingOptions {
   bool addresses = true;  // the address and word (or data bytes) columns
+  // Names map types in a program image's map table ("array"); nullptr: "type 2".
+  const char* (*map_type_name)(uint32_t type) = nullptr;
 };
 
+// A program image (Object::is_program_image) starts with its features,
+// programs and maps in comment lines, and each relocated instruction has its
+// relocation in a comment; the text column stays assembler input.
 std::string listing(const Image& img, const ListingOptions& opt = {});
+
+// What a relocation puts into its instruction: "map_id counters",
+// "map_value_lo .data+8", "helper xdp_adjust_head".
+std::string reloc_text(const Image& img, const Object::Reloc& r);
+// The comment lines listing prints for a program image, without "; ": its
+// features, one line per program, one per map, and the relocation count.
+std::vector<std::string> program_image_summary(const Image& img, const ListingOptions& opt = {});
 
 // Instruction text with branch targets named by the image's code labels.
 class Disassembler {
