@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -156,26 +157,9 @@ using bpf::Insn;
 Insn mov_imm(int dst, int32_t imm) {
   return Insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm);
 }
-Insn mov_reg(int dst, int src) {
-  return Insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0);
-}
 Insn exit_insn() {
   return Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 }
-
-// r0 = bpf_map_lookup_elem(map_fd, &(u32)0), the key living at r10-4.
-void emit_lookup_key0(std::vector<Insn>& out, int map_fd) {
-  out.emplace_back(BPF_ST | BPF_MEM | BPF_W, 10, 0, -4, 0);
-  out.push_back(mov_reg(2, 10));
-  out.emplace_back(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -4);
-  out.emplace_back(BPF_LD | BPF_IMM | BPF_DW, 1, BPF_PSEUDO_MAP_FD, 0, map_fd);
-  out.emplace_back(0, 0, 0, 0, 0);
-  out.emplace_back(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem);
-}
-
-// Return codes of the conformance wrapper that are not the program's.
-constexpr int kNoMemValue = 101;
-constexpr int kNoResultValue = 102;
 
 }  // namespace
 
@@ -227,6 +211,34 @@ int possible_cpus() {
 
 // ---------------------------------------------------------------- objects
 
+namespace {
+
+MapInfo info_of(const std::string& name, uint32_t type, uint32_t key_size, uint32_t value_size,
+                uint32_t max_entries, uint32_t flags) {
+  MapInfo i;
+  i.name = name;
+  i.type = type;
+  i.key_size = key_size;
+  i.value_size = value_size;
+  i.max_entries = max_entries;
+  i.flags = flags;
+  i.percpu = is_percpu(type);
+  i.sys_value_size = i.percpu ? round8(value_size) * size_t(possible_cpus()) : value_size;
+  return i;
+}
+
+// The kernel takes object names of at most 15 characters out of [A-Za-z0-9_.].
+std::string kernel_name(const std::string& name) {
+  std::string out;
+  for (char c : name) {
+    if (out.size() == 15) break;
+    out += std::isalnum(static_cast<unsigned char>(c)) || c == '.' ? c : '_';
+  }
+  return out;
+}
+
+}  // namespace
+
 KernelObject KernelObject::open(const std::string& path) {
   std::lock_guard<std::mutex> lock(g_print_mu);
   std::string libbpf_msgs;
@@ -257,97 +269,218 @@ KernelObject KernelObject::open(const std::string& path) {
   if (int err = bpf_object__load(o)) {
     // A failed load unloads every program, so libbpf's warning names the culprit.
     std::string failed = failed_program(libbpf_msgs);
-    std::string reason = with_insn(verifier_reason(std::string(log.data())));
+    Reason reason = verifier_reason(std::string(log.data()));
     bpf_object__close(o);
-    if (!failed.empty() && !reason.empty())
-      throw std::runtime_error(
-          fmt::format("{}: kernel verifier rejected program {}: {}", path, failed, reason));
+    if (!failed.empty() && !reason.text.empty())
+      throw VerifierError(fmt::format("{}: kernel verifier rejected program {}: {}", path, failed,
+                                      with_insn(reason)),
+                          failed, reason.text, reason.insn);
     std::string why = last_libbpf_line(libbpf_msgs);
     throw std::runtime_error(fmt::format("{}: cannot load into the kernel: {}", path,
                                          why.empty() ? errno_text(err) : why));
   }
   // The buffer dies here: no later load may write into it.
   bpf_object__for_each_program(p, o) bpf_program__set_log_buf(p, nullptr, 0);
-  return KernelObject(o, path);
+  KernelObject k;
+  k.obj_ = o;
+  k.path_ = path;
+  bpf_map* m;
+  bpf_object__for_each_map(m, o) {
+    k.maps_.push_back(
+        Map{info_of(bpf_map__name(m), bpf_map__type(m), bpf_map__key_size(m),
+                    bpf_map__value_size(m), bpf_map__max_entries(m), bpf_map__map_flags(m)),
+            bpf_map__fd(m)});
+  }
+  bpf_object__for_each_program(p, o) {
+    k.progs_.push_back(Prog{bpf_program__name(p), bpf_program__section_name(p),
+                            uint32_t(bpf_program__type(p)), bpf_program__fd(p)});
+  }
+  return k;
+}
+
+KernelObject KernelObject::load(const bpf::Object& obj) {
+  KernelObject k;  // its destructor closes what was created if a later step throws
+  k.path_ = obj.path.empty() ? "<in-memory object>" : obj.path;
+  const std::string& path = k.path_;
+  const size_t nmaps = obj.maps.size();
+  k.maps_.resize(nmaps);
+
+  // Maps, inner map templates before the maps of maps that name them.
+  std::vector<int> state(nmaps, 0);  // 0 to do, 1 in progress, 2 done
+  std::function<void(size_t)> create = [&](size_t i) {
+    if (state[i] == 2) return;
+    const bpf::MapDef& d = obj.maps[i];
+    if (state[i] == 1)
+      throw std::runtime_error(fmt::format("{}: map '{}' is its own inner map", path, d.name));
+    state[i] = 1;
+    int inner_fd = -1;
+    if (d.inner_map >= 0) {
+      if (size_t(d.inner_map) >= nmaps)
+        throw std::runtime_error(
+            fmt::format("{}: map '{}': inner map {} does not exist", path, d.name, d.inner_map));
+      create(size_t(d.inner_map));
+      inner_fd = k.maps_[size_t(d.inner_map)].fd;
+    }
+    uint32_t max_entries = d.max_entries;
+    if (d.type == BPF_MAP_TYPE_PERF_EVENT_ARRAY && max_entries == 0)
+      max_entries = uint32_t(possible_cpus());  // as libbpf sizes it
+    LIBBPF_OPTS(bpf_map_create_opts, opts, .inner_map_fd = uint32_t(std::max(inner_fd, 0)),
+                .map_flags = d.flags, .map_extra = d.extra);
+    int fd = bpf_map_create(bpf_map_type(d.type), kernel_name(d.name).c_str(), d.key_size,
+                            d.value_size, max_entries, &opts);
+    if (fd < 0)
+      throw std::runtime_error(
+          fmt::format("{}: cannot create map '{}': {}", path, d.name, errno_text(errno)));
+    k.maps_[i] = Map{info_of(d.name, d.type, d.key_size, d.value_size, max_entries, d.flags), fd};
+    if (d.global_data && !d.initial.empty()) {
+      std::vector<uint8_t> v(d.initial);
+      v.resize(d.value_size);
+      uint32_t zero = 0;
+      if (bpf_map_update_elem(fd, &zero, v.data(), BPF_ANY) != 0)
+        throw std::runtime_error(fmt::format("{}: map '{}': cannot set its initial value: {}", path,
+                                             d.name, errno_text(errno)));
+    }
+    // libbpf freezes .rodata: the host cannot change it after the load.
+    if (d.global_data && (d.flags & BPF_F_RDONLY_PROG) && bpf_map_freeze(fd) != 0)
+      throw std::runtime_error(
+          fmt::format("{}: map '{}': cannot freeze it: {}", path, d.name, errno_text(errno)));
+    state[i] = 2;
+  };
+  for (size_t i = 0; i < nmaps; ++i) create(i);
+
+  const std::string license = obj.license.empty() ? "GPL" : obj.license;
+  for (const bpf::Program& p : obj.programs) {
+    std::vector<bpf::Insn> insns = p.insns;
+    for (size_t i = 0; i < insns.size(); ++i) {
+      bpf::Insn& in = insns[i];
+      if (!in.is_lddw()) continue;
+      if (in.src == BPF_PSEUDO_MAP_FD || in.src == BPF_PSEUDO_MAP_VALUE) {
+        if (in.imm < 0 || size_t(in.imm) >= nmaps)
+          throw std::runtime_error(fmt::format("{}: program '{}' insn {}: no map with index {}",
+                                               path, p.name, i, in.imm));
+        in.imm = k.maps_[size_t(in.imm)].fd;
+      }
+      ++i;  // the second slot carries the value's offset or the upper half
+    }
+    const uint32_t type = p.type ? p.type : uint32_t(BPF_PROG_TYPE_XDP);
+    const uint32_t flags = p.section.rfind("xdp.frags", 0) == 0 ? uint32_t(BPF_F_XDP_HAS_FRAGS) : 0;
+    const std::string name = kernel_name(p.name);
+    auto load_prog = [&](char* log, size_t log_size) {
+      LIBBPF_OPTS(bpf_prog_load_opts, lo, .prog_flags = flags, .log_level = log ? 1u : 0u,
+                  .log_size = uint32_t(log_size), .log_buf = log);
+      return bpf_prog_load(bpf_prog_type(type), name.c_str(), license.c_str(),
+                           reinterpret_cast<const bpf_insn*>(insns.data()), insns.size(), &lo);
+    };
+    // Without a log first (fast); on refusal, again with one for the reason.
+    int fd = load_prog(nullptr, 0);
+    if (fd < 0) {
+      int first = errno;
+      std::vector<char> log(4 << 20, '\0');
+      Fd again(load_prog(log.data(), log.size()));
+      Reason why = verifier_reason(std::string(log.data()));
+      if (why.text.empty()) why.text = errno_text(first);
+      throw VerifierError(
+          fmt::format("{}: kernel verifier rejected program {}: {}", path, p.name, with_insn(why)),
+          p.name, why.text, why.insn);
+    }
+    k.progs_.push_back(Prog{p.name, p.section, type, fd});
+  }
+  return k;
+}
+
+void KernelObject::release() {
+  if (obj_) {
+    bpf_object__close(obj_);  // closes its maps and programs
+  } else {
+    for (const Map& m : maps_)
+      if (m.fd >= 0) close(m.fd);
+    for (const Prog& p : progs_)
+      if (p.fd >= 0) close(p.fd);
+  }
+  obj_ = nullptr;
+  maps_.clear();
+  progs_.clear();
 }
 
 KernelObject::KernelObject(KernelObject&& other) noexcept
-    : obj_(other.obj_), path_(std::move(other.path_)) {
+    : obj_(other.obj_),
+      maps_(std::move(other.maps_)),
+      progs_(std::move(other.progs_)),
+      path_(std::move(other.path_)) {
   other.obj_ = nullptr;
+  other.maps_.clear();
+  other.progs_.clear();
 }
 
 KernelObject& KernelObject::operator=(KernelObject&& other) noexcept {
   if (this != &other) {
-    if (obj_) bpf_object__close(obj_);
+    release();
     obj_ = other.obj_;
+    maps_ = std::move(other.maps_);
+    progs_ = std::move(other.progs_);
     path_ = std::move(other.path_);
     other.obj_ = nullptr;
+    other.maps_.clear();
+    other.progs_.clear();
   }
   return *this;
 }
 
 KernelObject::~KernelObject() {
-  if (obj_) bpf_object__close(obj_);
+  release();
 }
 
-bpf_program* KernelObject::find_prog(const std::string& name) const {
-  bpf_program* p;
+const KernelObject::Prog& KernelObject::find_prog(const std::string& name) const {
   std::string all;
-  bpf_object__for_each_program(p, obj_) {
-    if (name.empty() || name == bpf_program__name(p) || name == bpf_program__section_name(p))
-      return p;
-    all += (all.empty() ? "" : ", ") + std::string(bpf_program__name(p));
+  for (const Prog& p : progs_) {
+    if (name.empty() || name == p.name || name == p.section) return p;
+    all += (all.empty() ? "" : ", ") + p.name;
   }
   if (name.empty()) throw std::runtime_error(path_ + ": the object has no programs");
   throw std::runtime_error(fmt::format("{}: no program '{}' (programs: {})", path_, name, all));
 }
 
 int KernelObject::prog_fd(const std::string& name) const {
-  bpf_program* p = find_prog(name);
-  int fd = bpf_program__fd(p);
-  if (fd < 0)
-    throw std::runtime_error(
-        fmt::format("{}: program '{}' is not loaded", path_, bpf_program__name(p)));
-  return fd;
+  const Prog& p = find_prog(name);
+  if (p.fd < 0)
+    throw std::runtime_error(fmt::format("{}: program '{}' is not loaded", path_, p.name));
+  return p.fd;
 }
 
 std::vector<std::string> KernelObject::prog_names() const {
   std::vector<std::string> out;
-  bpf_program* p;
-  bpf_object__for_each_program(p, obj_) out.push_back(bpf_program__name(p));
+  for (const Prog& p : progs_) out.push_back(p.name);
   return out;
 }
 
-bpf_map* KernelObject::find_map(const std::string& name) const {
-  bpf_map* m = bpf_object__find_map_by_name(obj_, name.c_str());
-  if (!m) {
-    std::string all;
-    for (const std::string& n : map_names()) all += (all.empty() ? "" : ", ") + n;
-    throw std::runtime_error(
-        fmt::format("{}: no map '{}' (maps: {})", path_, name, all.empty() ? "none" : all));
+const KernelObject::Map* KernelObject::map_or_null(const std::string& name) const {
+  for (const Map& m : maps_)
+    if (m.info.name == name) return &m;
+  // libbpf also finds an internal map by its section name (".bss" for "count.bss").
+  if (obj_) {
+    if (bpf_map* bm = bpf_object__find_map_by_name(obj_, name.c_str()))
+      for (const Map& m : maps_)
+        if (m.info.name == bpf_map__name(bm)) return &m;
   }
-  return m;
+  return nullptr;
+}
+
+const KernelObject::Map& KernelObject::find_map(const std::string& name) const {
+  if (const Map* m = map_or_null(name)) return *m;
+  std::string all;
+  for (const std::string& n : map_names()) all += (all.empty() ? "" : ", ") + n;
+  throw std::runtime_error(
+      fmt::format("{}: no map '{}' (maps: {})", path_, name, all.empty() ? "none" : all));
 }
 
 std::vector<std::string> KernelObject::map_names() const {
   std::vector<std::string> out;
-  bpf_map* m;
-  bpf_object__for_each_map(m, obj_) out.push_back(bpf_map__name(m));
+  for (const Map& m : maps_) out.push_back(m.info.name);
   return out;
 }
 
 MapInfo KernelObject::map_info(const std::string& map) const {
-  bpf_map* m = find_map(map);
-  MapInfo i;
-  i.name = bpf_map__name(m);
-  i.type = bpf_map__type(m);
-  i.key_size = bpf_map__key_size(m);
-  i.value_size = bpf_map__value_size(m);
-  i.max_entries = bpf_map__max_entries(m);
-  i.flags = bpf_map__map_flags(m);
-  i.percpu = is_percpu(i.type);
-  i.sys_value_size = i.percpu ? round8(i.value_size) * size_t(possible_cpus()) : i.value_size;
-  return i;
+  return find_map(map).info;
 }
 
 void KernelObject::map_update(const std::string& map, const std::vector<uint8_t>& key,
@@ -374,7 +507,7 @@ void KernelObject::map_update(const std::string& map, const std::vector<uint8_t>
         fmt::format("{}: map '{}': value has {} bytes, the map's value_size is {}", path_, map,
                     value.size(), info.value_size));
   }
-  if (bpf_map_update_elem(bpf_map__fd(find_map(map)), key.data(), v.data(), flags) != 0)
+  if (bpf_map_update_elem(find_map(map).fd, key.data(), v.data(), flags) != 0)
     throw std::runtime_error(
         fmt::format("{}: map '{}': update failed: {}", path_, map, errno_text(errno)));
 }
@@ -396,7 +529,7 @@ std::optional<std::vector<uint8_t>> KernelObject::map_lookup(
     throw std::runtime_error(fmt::format("{}: map '{}': key has {} bytes, the map's key_size is {}",
                                          path_, map, key.size(), info.key_size));
   std::vector<uint8_t> v(std::max<size_t>(info.sys_value_size, 8));
-  if (bpf_map_lookup_elem(bpf_map__fd(find_map(map)), key.data(), v.data()) != 0) {
+  if (bpf_map_lookup_elem(find_map(map).fd, key.data(), v.data()) != 0) {
     if (errno == ENOENT) return std::nullopt;
     throw std::runtime_error(
         fmt::format("{}: map '{}': lookup failed: {}", path_, map, errno_text(errno)));
@@ -407,7 +540,7 @@ std::optional<std::vector<uint8_t>> KernelObject::map_lookup(
 
 Entries KernelObject::map_dump(const std::string& map) const {
   MapInfo info = map_info(map);
-  int fd = bpf_map__fd(find_map(map));
+  int fd = find_map(map).fd;
   Entries out;
   std::vector<uint8_t> key(std::max<uint32_t>(info.key_size, 1)), next(key.size());
   std::vector<uint8_t> val(std::max<size_t>(info.sys_value_size, 8));
@@ -437,7 +570,7 @@ void KernelObject::load_maps_json(const nlohmann::json& init, const std::string&
   if (!init.is_object() || !init.contains("maps") || !init["maps"].is_object())
     throw std::runtime_error(source + ": expected an object with a \"maps\" object");
   for (auto& [name, entries] : init["maps"].items()) {
-    if (!bpf_object__find_map_by_name(obj_, name.c_str()))
+    if (!map_or_null(name))
       throw std::runtime_error(fmt::format("{}: no map named '{}' in {}", source, name, path_));
     if (!entries.is_array())
       throw std::runtime_error(fmt::format("{}: map '{}': expected a list", source, name));
@@ -503,12 +636,10 @@ void KernelObject::load_maps_json(const nlohmann::json& init, const std::string&
 nlohmann::json KernelObject::dump_maps_json() const {
   // A prog array reads back prog ids: name them by this object's programs.
   std::map<uint32_t, std::string> prog_by_id;
-  bpf_program* p;
-  bpf_object__for_each_program(p, obj_) {
+  for (const Prog& p : progs_) {
     bpf_prog_info pi = {};
     uint32_t len = sizeof pi;
-    if (bpf_program__fd(p) >= 0 && bpf_obj_get_info_by_fd(bpf_program__fd(p), &pi, &len) == 0)
-      prog_by_id[pi.id] = bpf_program__name(p);
+    if (p.fd >= 0 && bpf_obj_get_info_by_fd(p.fd, &pi, &len) == 0) prog_by_id[pi.id] = p.name;
   }
   nlohmann::json maps = nlohmann::json::object();
   for (const std::string& name : map_names()) {
@@ -553,10 +684,10 @@ XdpResult KernelObject::run_xdp(const std::string& prog, const std::vector<uint8
 
 XdpResult KernelObject::run(const std::string& prog, const std::vector<uint8_t>& packet,
                             const XdpContext* ctx) const {
-  bpf_program* p = find_prog(prog);
-  if (bpf_program__type(p) != BPF_PROG_TYPE_XDP)
+  const Prog& p = find_prog(prog);
+  if (p.type != BPF_PROG_TYPE_XDP)
     throw std::runtime_error(fmt::format("{}: program '{}' is not an XDP program (type {})", path_,
-                                         bpf_program__name(p), int(bpf_program__type(p))));
+                                         p.name, int(p.type)));
   int fd = prog_fd(prog);
   ensure_pinned();
   XdpResult r;
@@ -596,187 +727,61 @@ XdpResult KernelObject::run(const std::string& prog, const std::vector<uint8_t>&
 
 // ---------------------------------------------------------------- conformance
 
-std::vector<Insn> insert_insns(const std::vector<Insn>& prog, std::vector<Insertion> inserts,
-                               std::vector<size_t>* new_index_out) {
-  const size_t n = prog.size();
-  std::stable_sort(inserts.begin(), inserts.end(),
-                   [](const Insertion& a, const Insertion& b) { return a.at < b.at; });
-  for (const Insertion& s : inserts)
-    if (s.at > n)
-      throw std::runtime_error(
-          fmt::format("insertion at {} is past the program's end ({})", s.at, n));
-
-  // Where every old slot lands; snippets at k come before old slot k.
-  std::vector<size_t> new_index(n + 1);
-  std::vector<Insn> out;
-  out.reserve(n + 64);
-  size_t k = 0;
-  for (size_t i = 0; i <= n; ++i) {
-    for (; k < inserts.size() && inserts[k].at == i; ++k)
-      out.insert(out.end(), inserts[k].insns.begin(), inserts[k].insns.end());
-    new_index[i] = out.size();
-    if (i < n) out.push_back(prog[i]);
-  }
-  const int64_t total = int64_t(out.size());
-
-  // New relative offset for a branch at old i whose old offset was rel.
-  auto retarget = [&](size_t i, int64_t rel) {
-    int64_t t = int64_t(i) + 1 + rel, nt;
-    if (t < 0)
-      nt = t;  // before the start: stays before it
-    else if (t >= int64_t(n))
-      nt = total + (t - int64_t(n));  // at or past the end: stays past it
-    else
-      nt = int64_t(new_index[size_t(t)]);
-    return nt - int64_t(new_index[i]) - 1;
-  };
-  for (size_t i = 0; i < n; ++i) {
-    Insn& in = out[new_index[i]];
-    if (in.is_lddw()) {
-      if (in.src == BPF_PSEUDO_FUNC) in.imm = int32_t(retarget(i, in.imm));
-      ++i;  // the second slot carries no code
-    } else if (in.is_pseudo_call()) {
-      in.imm = int32_t(retarget(i, in.imm));
-    } else if (in.is_jump()) {
-      if (in.cls() == BPF_JMP32 && in.op() == BPF_JA) {
-        in.imm = int32_t(retarget(i, in.imm));  // gotol: 32-bit offset in imm
-      } else {
-        int64_t off = retarget(i, in.off);
-        if (off < INT16_MIN || off > INT16_MAX)
-          throw std::runtime_error(
-              fmt::format("insn {}: jump offset {} no longer fits in 16 bits", i, off));
-        in.off = int16_t(off);
-      }
-    }
-  }
-  if (new_index_out) *new_index_out = std::move(new_index);
-  return out;
-}
-
 ConformanceResult run_conformance(const std::vector<Insn>& prog, const std::vector<uint8_t>& mem) {
   ConformanceResult res;
-  ensure_pinned();
-  Fd mem_map, result_map;
-  result_map.fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "npu_conf_r0", 4, 8, 1, nullptr);
-  if (result_map.fd < 0) {
-    res.error = fmt::format("cannot create the result map: {}", errno_text(errno));
-    return res;
-  }
-  std::vector<Insn> prologue;
-  if (!mem.empty()) {
-    // The program's buffer is the one value of an array map (at least 8
-    // bytes: value sizes are never 0); the verifier bounds r1 by its size.
-    std::vector<uint8_t> value(std::max<size_t>(mem.size(), 8), 0);
-    std::copy(mem.begin(), mem.end(), value.begin());
-    mem_map.fd =
-        bpf_map_create(BPF_MAP_TYPE_ARRAY, "npu_conf_mem", 4, uint32_t(value.size()), 1, nullptr);
-    uint32_t zero = 0;
-    if (mem_map.fd < 0 || bpf_map_update_elem(mem_map.fd, &zero, value.data(), BPF_ANY) != 0) {
-      res.error =
-          fmt::format("cannot create the memory map ({} bytes): {}", mem.size(), errno_text(errno));
-      return res;
-    }
-    emit_lookup_key0(prologue, mem_map.fd);
-    prologue.emplace_back(BPF_JMP | BPF_JNE | BPF_K, 0, 0, 2, 0);
-    prologue.push_back(mov_imm(0, kNoMemValue));
-    prologue.push_back(exit_insn());
-    prologue.push_back(mov_reg(1, 0));
-    prologue.push_back(mov_imm(2, int32_t(mem.size())));
-  } else {
-    prologue.push_back(mov_imm(1, 0));
-    prologue.push_back(mov_imm(2, 0));
-  }
-  // r3..r9 stay untouched: the verifier sees them uninitialized, as at a real entry.
-
-  std::vector<Insn> epilogue;
-  epilogue.push_back(mov_reg(6, 0));
-  emit_lookup_key0(epilogue, result_map.fd);
-  epilogue.emplace_back(BPF_JMP | BPF_JNE | BPF_K, 0, 0, 2, 0);
-  epilogue.push_back(mov_imm(0, kNoResultValue));
-  epilogue.push_back(exit_insn());
-  epilogue.emplace_back(BPF_STX | BPF_MEM | BPF_DW, 0, 6, 0, 0);
-  epilogue.push_back(mov_imm(0, 0));
-  epilogue.push_back(exit_insn());
-
-  // The main function ends where the first BPF-to-BPF callee begins.
-  const size_t n = prog.size();
-  size_t main_end = n;
-  for (size_t i = 0; i < n; ++i) {
-    const Insn& in = prog[i];
-    bool func_ref = in.is_pseudo_call() || (in.is_lddw() && in.src == BPF_PSEUDO_FUNC);
-    if (func_ref) {
-      int64_t t = int64_t(i) + 1 + in.imm;
-      if (t > 0 && t < int64_t(main_end)) main_end = size_t(t);
-    }
-    if (in.is_lddw()) ++i;
-  }
-
-  std::vector<Insn> wrapped;
-  std::vector<size_t> at;
-  size_t epi = 0;  // where the epilogue starts
+  bpf::Object obj;
+  bpf::ConformanceLayout at;
   try {
-    wrapped = insert_insns(prog, {{0, prologue}, {main_end, epilogue}}, &at);
-    epi = at[main_end] - epilogue.size();
-    for (size_t i = 0; i < main_end; ++i) {
-      if (prog[i].is_lddw()) {
-        ++i;
-        continue;
-      }
-      if (!prog[i].is_exit()) continue;
-      int64_t off = int64_t(epi) - int64_t(at[i]) - 1;
-      if (off >= INT16_MIN && off <= INT16_MAX)
-        wrapped[at[i]] = Insn(BPF_JMP | BPF_JA, 0, 0, int16_t(off), 0);
-      else
-        wrapped[at[i]] = Insn(BPF_JMP32 | BPF_JA, 0, 0, 0, int32_t(off));
-    }
+    obj = bpf::wrap_conformance(prog, mem, &at);
   } catch (const std::exception& e) {
     res.error = fmt::format("cannot wrap the program: {}", e.what());
     return res;
   }
-
-  // Load without a log first (fast); on refusal, again with one for the reason.
-  auto load = [&](bpf_prog_load_opts* o) {
-    return bpf_prog_load(BPF_PROG_TYPE_XDP, "npu_conf", "GPL",
-                         reinterpret_cast<const bpf_insn*>(wrapped.data()), wrapped.size(), o);
-  };
-  Fd pfd(load(nullptr));
-  if (pfd.fd < 0) {
-    int first = errno;
-    std::vector<char> log(1 << 20, '\0');
-    LIBBPF_OPTS(bpf_prog_load_opts, lo, .log_level = 1, .log_size = uint32_t(log.size()),
-                .log_buf = log.data());
-    Fd again(load(&lo));
-    Reason why = verifier_reason(std::string(log.data()));
+  std::optional<KernelObject> k;
+  try {
+    k.emplace(KernelObject::load(obj));
+  } catch (const VerifierError& e) {
     // Name the instruction as the caller numbers it, not as the wrapper does.
-    std::string text = why.text.empty() ? errno_text(first) : why.text;
-    if (why.insn >= 0) {
-      auto it = std::find(at.begin(), at.end() - 1, size_t(why.insn));
-      if (it != at.end() - 1)
-        text += fmt::format(" (at insn {})", it - at.begin());
-      else if (size_t(why.insn) == epi)
+    std::string text = e.reason();
+    if (e.insn() >= 0) {
+      const std::vector<size_t>& idx = at.new_index;
+      auto it = std::find(idx.begin(), idx.end() - 1, size_t(e.insn()));
+      if (it != idx.end() - 1)
+        text += fmt::format(" (at insn {})", it - idx.begin());
+      else if (size_t(e.insn()) == at.epilogue)
         text += " (at an exit of the main function)";  // the epilogue's first act reads r0
       else
         text += " (in the test wrapper's own code)";
     }
     res.error = "kernel rejected: " + text;
     return res;
-  }
-  uint8_t frame[64] = {};  // XDP wants at least an Ethernet header of data
-  LIBBPF_OPTS(bpf_test_run_opts, ro, .data_in = frame, .data_size_in = sizeof frame, .repeat = 1);
-  if (bpf_prog_test_run_opts(pfd.fd, &ro) != 0) {
-    res.error = fmt::format("BPF_PROG_TEST_RUN failed: {}", errno_text(errno));
+  } catch (const std::exception& e) {
+    res.error = e.what();
     return res;
   }
-  if (ro.retval != 0) {
+  // XDP wants at least an Ethernet header of data.
+  XdpResult r = k->run_xdp(bpf::kConformanceProgram, std::vector<uint8_t>(64, 0));
+  if (r.err != 0) {
+    res.error = fmt::format("BPF_PROG_TEST_RUN failed: {}", errno_text(r.err));
+    return res;
+  }
+  if (r.verdict != 0) {
     res.error = fmt::format("the wrapper could not reach its {} map",
-                            ro.retval == kNoMemValue ? "memory" : "result");
+                            r.verdict == bpf::kConformanceNoMem ? "memory" : "result");
     return res;
   }
-  uint32_t zero = 0;
-  if (bpf_map_lookup_elem(result_map.fd, &zero, &res.r0) != 0) {
-    res.error = fmt::format("cannot read the result map: {}", errno_text(errno));
+  std::optional<std::vector<uint8_t>> v;
+  try {
+    v = k->map_lookup(bpf::kConformanceResultMap, {0, 0, 0, 0});
+  } catch (const std::exception& e) {
+    res.error = fmt::format("cannot read the result map: {}", e.what());
     return res;
   }
+  if (!v || v->size() != 8) {
+    res.error = "cannot read the result map: no element 0";
+    return res;
+  }
+  std::memcpy(&res.r0, v->data(), 8);
   res.ok = true;
   return res;
 }

@@ -5,20 +5,21 @@
 // test-run environment it gives.
 #pragma once
 
+#include "compiler/bpf/conformance_wrap.h"
 #include "compiler/bpf/insn.h"
+#include "compiler/bpf/program.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
 struct bpf_object;
-struct bpf_map;
-struct bpf_program;
 
 namespace kern {
 
@@ -64,11 +65,41 @@ struct MapInfo {
   size_t sys_value_size = 0;  // bytes bpf() moves: value_size, or round_up(value_size, 8) * CPUs
 };
 
+// A program the kernel refused to load. what() is the one line
+// "<object>: kernel verifier rejected program <name>: <reason> (at insn N)";
+// the parts are kept for callers that number instructions differently.
+class VerifierError : public std::runtime_error {
+ public:
+  VerifierError(const std::string& what, std::string program, std::string reason, long insn)
+      : std::runtime_error(what),
+        program_(std::move(program)),
+        reason_(std::move(reason)),
+        insn_(insn) {}
+  const std::string& program() const { return program_; }
+  // The verifier's last meaningful log line (or the errno text when it wrote none).
+  const std::string& reason() const { return reason_; }
+  long insn() const { return insn_; }  // the last instruction it printed before it, or -1
+
+ private:
+  std::string program_, reason_;
+  long insn_ = -1;
+};
+
 class KernelObject {
  public:
-  // Opens and loads obj_path; throws std::runtime_error naming the file and,
-  // for a rejected program, "kernel verifier rejected program <name>: <reason>".
+  // Opens and loads obj_path with libbpf; throws std::runtime_error naming the
+  // file and, for a rejected program, a VerifierError ("kernel verifier
+  // rejected program <name>: <reason>").
   static KernelObject open(const std::string& obj_path);
+  // Loads an in-memory object without libbpf's object layer: creates its maps
+  // with bpf_map_create (global data filled in from MapDef::initial, frozen if
+  // BPF_F_RDONLY_PROG), points each lddw of a map index (BPF_PSEUDO_MAP_FD /
+  // BPF_PSEUDO_MAP_VALUE) at the map's fd, and loads every program with
+  // bpf_prog_load (its type, or XDP if 0; the object's license, or "GPL").
+  // Maps and programs keep the object's names (the kernel sees them cut to
+  // 15 characters). Throws std::runtime_error "<obj.path>: <reason>", a
+  // VerifierError for a rejected program.
+  static KernelObject load(const bpf::Object& obj);
   KernelObject(KernelObject&&) noexcept;
   KernelObject& operator=(KernelObject&&) noexcept;
   KernelObject(const KernelObject&) = delete;
@@ -110,12 +141,26 @@ class KernelObject {
                     const XdpContext& ctx) const;
 
  private:
-  KernelObject(bpf_object* o, std::string path) : obj_(o), path_(std::move(path)) {}
-  bpf_map* find_map(const std::string& name) const;
-  bpf_program* find_prog(const std::string& name) const;
+  struct Map {
+    MapInfo info;
+    int fd = -1;
+  };
+  struct Prog {
+    std::string name, section;
+    uint32_t type = 0;
+    int fd = -1;  // -1: not loaded (libbpf's autoload off)
+  };
+  KernelObject() = default;
+  const Map& find_map(const std::string& name) const;
+  const Map* map_or_null(const std::string& name) const;
+  const Prog& find_prog(const std::string& name) const;
   XdpResult run(const std::string& prog, const std::vector<uint8_t>& packet,
                 const XdpContext* ctx) const;
+  void release();
+  // open(): libbpf's object, which owns the fds below; load(): null, and the fds are ours.
   bpf_object* obj_ = nullptr;
+  std::vector<Map> maps_;
+  std::vector<Prog> progs_;
   std::string path_;
 };
 
@@ -126,25 +171,16 @@ struct ConformanceResult {
 };
 
 // Runs a conformance program (r1 = copy of mem or 0, r2 = its size, 64-bit r0)
-// in the kernel: mem lives in an array map whose value the prologue hands over
-// as r1, and every exit of the main function jumps to an epilogue that stores
-// r0 into a result map. The kernel's helper ids are used as they are.
+// in the kernel: bpf::wrap_conformance() (compiler/bpf/conformance_wrap.h)
+// puts mem in an array map whose value the prologue hands over as r1, and
+// every exit of the main function jumps to an epilogue that stores r0 into a
+// result map; the wrapped object is loaded with KernelObject::load and run
+// once. The kernel's helper ids are used as they are.
 ConformanceResult run_conformance(const std::vector<bpf::Insn>& prog,
                                   const std::vector<uint8_t>& mem);
 
-// A snippet to insert before old instruction `at` (prog.size() = at the end).
-struct Insertion {
-  size_t at = 0;
-  std::vector<bpf::Insn> insns;
-};
-
-// Inserts snippets and fixes every jump, gotol, BPF-to-BPF call and
-// ld_imm64-of-function offset so that each reaches the instruction it reached
-// before; a jump out of the program stays out of it. new_index, if given,
-// receives the new position of every old slot (size prog.size() + 1; the last
-// entry is the end). Throws std::runtime_error when an offset no longer fits.
-std::vector<bpf::Insn> insert_insns(const std::vector<bpf::Insn>& prog,
-                                    std::vector<Insertion> inserts,
-                                    std::vector<size_t>* new_index = nullptr);
+// The relocation the wrapper uses lives in the bpf library now.
+using bpf::insert_insns;
+using bpf::Insertion;
 
 }  // namespace kern
