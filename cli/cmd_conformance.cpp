@@ -1,7 +1,10 @@
 // npu conformance: BPF ISA conformance files on a chosen execution engine,
 // and the bpf_conformance runner's plugin protocol.
 #include "cli/commands.h"
+#include "compiler/backend/compile.h"
 #include "compiler/bpf/conformance_file.h"
+#include "compiler/bpf/conformance_wrap.h"
+#include "driver/device.h"
 #include "sim/kernel/oracle.h"
 #include "sim/ref/maps_json.h"
 #include "sim/ref/vm.h"
@@ -18,6 +21,7 @@ namespace {
 
 struct Options {
   std::string engine = "ref";
+  std::string firmware = NPU_FIRMWARE_PATH;
   std::vector<std::string> files;
   bool plugin = false;
   bool json = false;
@@ -30,9 +34,43 @@ struct Outcome {
   std::string error;
 };
 
-Outcome run_on(const std::string& engine, const std::vector<bpf::Insn>& insns,
-               std::vector<uint8_t> mem) {
+// The program wrapped as XDP (bpf::wrap_conformance), verified and compiled,
+// loaded on a fresh ISS device, run on one packet; r0 from the result map.
+Outcome run_on_iss(const std::string& firmware, const std::vector<bpf::Insn>& insns,
+                   const std::vector<uint8_t>& mem) {
+  static const npu::Image fw = npu::read_image(firmware);
   Outcome o;
+  bpf::Object obj = bpf::wrap_conformance(insns, mem);
+  obj.path = "conformance";
+  npucc::CompileResult c;
+  try {
+    c = npucc::compile(obj);
+  } catch (const verifier::VerifyError& e) {
+    o.error = "verifier rejected: " + e.reason();
+    return o;
+  }
+  npu::driver::IssDevice dev(fw);
+  dev.load(c.image, "conformance");
+  npu::driver::XdpResult r = dev.run_xdp(bpf::kConformanceProgram, std::vector<uint8_t>(64, 0));
+  if (!r.error.empty() || r.verdict != 0) {
+    o.error = !r.error.empty() ? "device: " + r.error
+                               : fmt::format("the wrapper ended with verdict {}", r.verdict);
+    return o;
+  }
+  auto v = dev.map_lookup(bpf::kConformanceResultMap, std::vector<uint8_t>(4, 0));
+  if (!v || v->size() < 8) {
+    o.error = "no result in the result map";
+    return o;
+  }
+  o.ran = true;
+  std::memcpy(&o.r0, v->data(), 8);
+  return o;
+}
+
+Outcome run_on(const Options& opt, const std::vector<bpf::Insn>& insns, std::vector<uint8_t> mem) {
+  const std::string& engine = opt.engine;
+  Outcome o;
+  if (engine == "iss") return run_on_iss(opt.firmware, insns, mem);
   if (engine == "ref") {
     ref::RawResult r = ref::Interpreter::run_raw(insns, mem);
     o.ran = r.error.empty();
@@ -48,8 +86,9 @@ Outcome run_on(const std::string& engine, const std::vector<bpf::Insn>& insns,
 }
 
 void check_engine(const std::string& engine) {
-  if (engine != "ref" && engine != "kernel")
-    throw std::runtime_error(fmt::format("unknown engine '{}' (engines: ref, kernel)", engine));
+  if (engine != "ref" && engine != "kernel" && engine != "iss")
+    throw std::runtime_error(
+        fmt::format("unknown engine '{}' (engines: ref, kernel, iss)", engine));
   if (engine == "kernel") {
     std::string why = kern::bpf_unavailable_reason();
     if (!why.empty()) {
@@ -70,7 +109,7 @@ int plugin(const Options& o) {
   std::memcpy(static_cast<void*>(insns.data()), code.data(), code.size());
   std::vector<uint8_t> mem;
   if (!o.files.empty()) mem = ref::parse_hex(o.files[0], "memory argument");
-  Outcome r = run_on(o.engine, insns, mem);
+  Outcome r = run_on(o, insns, mem);
   if (!r.ran) {
     std::cerr << r.error << "\n";
     return 1;
@@ -88,13 +127,14 @@ void run_files(const Options& o) {
     std::string status, detail;
     try {
       bpf::ConformanceCase c = bpf::parse_conformance_file(f);
-      Outcome r = run_on(o.engine, c.insns, c.mem);
+      Outcome r = run_on(o, c.insns, c.mem);
       if (c.error) {
         bool ok = !r.ran;
         status = ok ? "PASS" : "FAIL";
         detail = ok ? fmt::format("expected an error, got: {}", r.error)
                     : fmt::format("expected an error ({}), got r0 0x{:x}", *c.error, r.r0);
-      } else if (!r.ran && o.engine == "kernel" && r.error.rfind("kernel rejected", 0) == 0) {
+      } else if (!r.ran && (r.error.rfind("kernel rejected", 0) == 0 ||
+                            r.error.rfind("verifier rejected", 0) == 0)) {
         status = "REJECTED";
         detail = r.error;
       } else if (!r.ran) {
@@ -121,6 +161,7 @@ void run_files(const Options& o) {
   std::string closing = fmt::format("{} passed, {} failed", passed, failed);
   if (o.engine == "kernel")
     closing += fmt::format(", {} rejected by the kernel verifier", rejected);
+  if (o.engine == "iss") closing += fmt::format(", {} rejected by the verifier", rejected);
   if (o.json)
     std::cout << nlohmann::json{{"engine", o.engine},
                                 {"passed", passed},
@@ -143,7 +184,10 @@ void add_conformance(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "conformance", "run BPF ISA conformance files (.data) on an execution engine");
   cmd->add_option("--engine", opt->engine,
-                  "ref (reference interpreter) or kernel (BPF_PROG_TEST_RUN)")
+                  "ref (reference interpreter), kernel (BPF_PROG_TEST_RUN) or iss (compiled by "
+                  "npu compile, run on the ISS device)")
+      ->capture_default_str();
+  cmd->add_option("--firmware", opt->firmware, "firmware image for --engine iss")
       ->capture_default_str();
   cmd->add_option("files", opt->files, "conformance files; with --plugin: the memory as hex");
   cmd->add_flag(

@@ -277,7 +277,8 @@ void Walker::check_cfg() {
           jump_to(int64_t(pc) + 1 + (cls == BPF_JMP ? in.off : in.imm));
           falls = false;
         } else if (op == BPF_CALL) {
-          if (cls != BPF_JMP || x || in.off || in.dst) reserved("BPF_CALL");
+          if (cls != BPF_JMP || x) bad();  // callx is not part of the ISA the kernel runs
+          if (in.off || in.dst) reserved("BPF_CALL");
           if (in.src == BPF_PSEUDO_CALL) {
             int64_t t = int64_t(pc) + in.imm + 1;
             if (t < 0 || t >= n || !std::binary_search(starts.begin(), starts.end(), uint32_t(t)))
