@@ -462,8 +462,8 @@ XdpResult IssDevice::run_xdp(const std::string& prog, const std::vector<uint8_t>
       if (f.number == r.fault) cause = f.id;
     r.error = fmt::format("fault {} at insn {} (address 0x{:x})", cause, r.fault_pc, r.fault_addr);
   } else if (d.prog == NPU_VERDICT_BAD) {
-    r.verdict = XDP_ABORTED;
-    r.error = "exit with a value that is no XDP action";
+    // Dropped as aborted; the value itself is what BPF_PROG_TEST_RUN returns.
+    r.verdict = d.target;
   } else {
     throw DeviceError(fmt::format("{}: program '{}': verdict word 0x{:x} from the firmware", name_,
                                   img_.programs[slot].name, d.prog));

@@ -66,7 +66,7 @@ struct XdpResult {
   uint32_t status = 0;  // the descriptor's verdict word (NPU_VERDICT_*)
   uint32_t fault = 0;   // NPU_FAULT cause when the program faulted, else 0
   uint64_t fault_pc = 0, fault_addr = 0;
-  std::string error;    // one line for a fault or an exit value that is no XDP action
+  std::string error;    // one line for a fault
   uint64_t insns = 0;   // NPU instructions retired for this packet, firmware included
   uint64_t cycles = 0;  // cycles a thread was busy with it, stalls included
 };

@@ -94,7 +94,8 @@ on_exit:
         st.4    [r27+NPU_DESC_TARGET], r1
         jmp     finish
 
-bad_verdict:
+bad_verdict:                               // the raw value goes to the host in the target word
+        st.4    [r27+NPU_DESC_TARGET], r28
         li      r28, NPU_VERDICT_BAD
         li      r1, NPU_CNT_BAD_VERDICT
         jal     r30, count

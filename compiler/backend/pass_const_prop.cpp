@@ -31,7 +31,8 @@ void pass_const_prop(Module& m) {
     // The whole result known: a move of the constant.
     if ((alu || cls == BPF_LDX) && f.out_const && !(alu && op == BPF_MOV && in.srcbit() == BPF_K)) {
       const uint64_t v = f.out_value;
-      if (cls == BPF_ALU || (cls == BPF_LDX && v <= UINT32_MAX)) {
+      // Any class: BPF_END sits in the 32-bit one but writes 64 bits (to_be64).
+      if (v <= UINT32_MAX) {
         in = bpf::Insn(BPF_ALU | BPF_MOV | BPF_K, in.dst, 0, 0, int32_t(uint32_t(v)));
         m.stats["const-prop.results"]++;
         continue;

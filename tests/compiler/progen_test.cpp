@@ -402,6 +402,7 @@ TEST_P(ProgenKernel, VerifierAcceptsAndEnginesAgree) {
   const uint64_t hi = first + count * uint64_t(shard + 1) / kShards;
   kern::pin_to_cpu0();
   size_t accepted = 0, rejected = 0, agreed = 0, packets = 0, insns = 0, disagreed = 0;
+  size_t npu_refused = 0;
   std::map<uint32_t, size_t> verdicts;
   auto t0 = std::chrono::steady_clock::now();
   for (uint64_t seed = lo; seed < hi; ++seed) {
@@ -418,15 +419,28 @@ TEST_P(ProgenKernel, VerifierAcceptsAndEnginesAgree) {
     }
     ++accepted;
     std::unique_ptr<progen::Engine> ref = progen::ref_engine(obj, init);
-    progen::Comparison c =
-        progen::compare({kernel.get(), ref.get()}, progen::packets(seed, kPacketsPerProgram));
+    // The program compiled by npu compile, on the ISS device: our verifier
+    // must accept what the kernel's accepts.
+    std::unique_ptr<progen::Engine> npu;
+    try {
+      npu = progen::npu_engine(obj, init, NPU_FIRMWARE);
+    } catch (const std::exception& e) {
+      if (npu_refused++ < 3)
+        ADD_FAILURE() << fmt::format(
+            "seed {}: the kernel accepts it, npu compile does not: {}\n{}{}", seed, e.what(),
+            listing(obj), reproduce(seed));
+      continue;
+    }
+    progen::Comparison c = progen::compare({kernel.get(), ref.get(), npu.get()},
+                                           progen::packets(seed, kPacketsPerProgram));
     packets += c.packets;
     for (auto& [v, n] : c.verdicts) verdicts[v] += n;
     if (c.first_difference.empty()) {
       ++agreed;
     } else if (disagreed++ < 3) {
-      ADD_FAILURE() << fmt::format("seed {}: the kernel and the interpreter disagree on {}\n{}{}",
-                                   seed, c.first_difference, listing(obj), reproduce(seed));
+      ADD_FAILURE() << fmt::format(
+          "seed {}: the kernel, the interpreter and the NPU disagree on {}\n{}{}", seed,
+          c.first_difference, listing(obj), reproduce(seed));
     }
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -443,6 +457,7 @@ TEST_P(ProgenKernel, VerifierAcceptsAndEnginesAgree) {
   RecordProperty("packets", int(packets));
   EXPECT_EQ(rejected, 0u) << "programs the verifier refused (the first 3 are shown above)";
   EXPECT_EQ(disagreed, 0u) << "programs where the engines disagree (the first 3 are shown above)";
+  EXPECT_EQ(npu_refused, 0u) << "programs npu compile refused (the first 3 are shown above)";
 }
 
 INSTANTIATE_TEST_SUITE_P(Shards, ProgenKernel, testing::Range(0, kShards));

@@ -410,9 +410,9 @@ TEST_F(DeviceTest, FaultsAndBadExitValuesAbort) {
             fmt::format("fault PKT_BOUNDS at insn {} (address 0x{:x})", r.fault_pc, r.fault_addr));
   EXPECT_EQ(r.packet, bytes(64));
   r = dev_->run_xdp("bad_exit", bytes(64));
-  EXPECT_EQ(r.verdict, uint32_t(XDP_ABORTED));
+  EXPECT_EQ(r.verdict, 7u);  // the raw value, as BPF_PROG_TEST_RUN's retval
   EXPECT_EQ(r.status, uint32_t(NPU_VERDICT_BAD));
-  EXPECT_EQ(r.error, "exit with a value that is no XDP action");
+  EXPECT_EQ(r.error, "");
   // A packet after a fault has no fault record of its own.
   r = dev_->run_xdp("pass", bytes(64));
   EXPECT_EQ(r.fault, 0u);

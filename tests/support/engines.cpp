@@ -1,5 +1,8 @@
 #include "tests/support/engines.h"
 
+#include "compiler/backend/compile.h"
+#include "driver/device.h"
+
 #include "compiler/bpf/hex.h"
 #include "sim/kernel/oracle.h"
 #include "sim/ref/maps_json.h"
@@ -133,6 +136,55 @@ std::unique_ptr<Engine> kernel_engine(const bpf::Object& obj, const nlohmann::js
 
 std::unique_ptr<Engine> ref_engine(const bpf::Object& obj, const nlohmann::json& init) {
   return std::make_unique<RefEngine>(obj, init);
+}
+
+namespace {
+
+class NpuEngine : public Engine {
+ public:
+  NpuEngine(const bpf::Object& obj, const nlohmann::json& init, const npu::Image& fw,
+            const std::set<std::string>& disabled)
+      : prog_(obj.programs.at(0).name), dev_(fw, config()) {
+    npucc::CompileOptions co;
+    co.disabled = disabled;
+    dev_.load(npucc::compile(obj, co).image, obj.path);
+    if (!init.is_null()) dev_.load_maps_json(init, "initial maps");
+  }
+  std::string name() const override { return "npu"; }
+  Run run_xdp(const std::vector<uint8_t>& packet) override {
+    npu::driver::XdpResult r = dev_.run_xdp(prog_, packet);
+    Run out;
+    if (r.err)
+      out.error = fmt::format("refused ({})", r.err);
+    else if (r.fault)
+      out.error = "fault: " + r.error;
+    out.verdict = r.verdict;
+    out.packet = r.packet;
+    out.meta_len = r.meta_len;
+    return out;
+  }
+  nlohmann::json dump_maps_json() override { return dev_.dump_maps_json(); }
+
+ private:
+  static npu::driver::DeviceConfig config() {
+    npu::driver::DeviceConfig c;
+    c.map_cpus = unsigned(kern::possible_cpus());
+    return c;
+  }
+  std::string prog_;
+  npu::driver::IssDevice dev_;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> npu_engine(const bpf::Object& obj, const nlohmann::json& init,
+                                   const std::string& firmware_path,
+                                   const std::set<std::string>& disabled) {
+  static std::map<std::string, npu::Image> firmware;
+  auto it = firmware.find(firmware_path);
+  if (it == firmware.end())
+    it = firmware.emplace(firmware_path, npu::read_image(firmware_path)).first;
+  return std::make_unique<NpuEngine>(obj, init, it->second, disabled);
 }
 
 Comparison compare(const std::vector<Engine*>& engines,

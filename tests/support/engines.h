@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,14 @@ std::unique_ptr<Engine> kernel_engine(const bpf::Object& obj, const nlohmann::js
 // The reference interpreter (sim/ref) with as many CPUs as the machine has
 // possible CPUs, so percpu values line up with the kernel's.
 std::unique_ptr<Engine> ref_engine(const bpf::Object& obj, const nlohmann::json& init);
+
+// The NPU: obj compiled by npucc::compile (passes in `disabled` off), loaded
+// on an ISS device booted with the firmware image at firmware_path. Throws
+// verifier::VerifyError when our verifier refuses the program,
+// npucc::CompileError when the device cannot run it.
+std::unique_ptr<Engine> npu_engine(const bpf::Object& obj, const nlohmann::json& init,
+                                   const std::string& firmware_path,
+                                   const std::set<std::string>& disabled = {});
 
 struct Comparison {
   size_t packets = 0;                   // packets every engine ran and agreed on
