@@ -87,7 +87,8 @@ const Case kCases[] = {
               "exit\n"},
     {"const_result_be64", "const-prop", "const-prop.results",
      // to_be64 sits in the 32-bit ALU class but writes all 64 bits.
-     PROLOGUE "mov %r0, 10\n"
+     // lddw then be64 gives -128: a 64-bit move of a sign-extended immediate.
+     PROLOGUE "lddw %r0, 0x80ffffffffffffff\n"
               "be64 %r0\n"
               "ldxb %r5, [%r2+14]\n"
               "lsh %r5, 56\n"
