@@ -106,13 +106,8 @@ class Lowerer {
 };
 
 void Lowerer::fail(uint32_t i, const std::string& why) const {
-  std::string where = fmt::format("{}: {}: insn {}", m_.obj->path, m_.prog->name, i);
-  if (const bpf::LineInfo* li = m_.prog->line_for(i)) {
-    std::string file = li->file;
-    if (auto s = file.rfind('/'); s != std::string::npos) file = file.substr(s + 1);
-    where += fmt::format(" ({}:{})", file, li->line);
-  }
-  throw CompileError(where + ": " + why);
+  throw CompileError(
+      fmt::format("{}: {}: {}: {}", m_.obj->path, m_.prog->name, m_.prog->place(i), why));
 }
 
 int Lowerer::function_of(uint32_t i) const {
@@ -548,8 +543,7 @@ void Lowerer::lower_inline_array(uint32_t i) {
   sized(Op::LD, 4, kT0, 2, 0);  // the key
   emit(Op::LI, 0, 0, 0, 0);
   branch_to(Op::BGEWI, kT0, 0, int32_t(def.max_entries), done);
-  MInsn& lo = emit(Op::LIW, 0);
-  lo.reloc = {true, RK::kMapValueLo, uint32_t(map), "", 0};
+  // The window's base has a zero low half: r0 is 0 already; lih sets the rest.
   MInsn& hi = emit(Op::LIH, 0);
   hi.reloc = {true, RK::kMapValueHi, uint32_t(map), "", 0};
   if (stride & (stride - 1)) {

@@ -18,11 +18,17 @@ const std::vector<Pass>& passes() {
       {"pkt-merge", Stage::BPF, pass_pkt_merge,
        "packet bytes loaded one by one and combined with shifts and ors, or loaded then byte "
        "swapped, become one load of 2-8 bytes in either byte order"},
+      {"pkt-check", Stage::BPF, pass_pkt_check,
+       "packet bounds checks that an earlier check of the same pointer already proves on every "
+       "path are dropped"},
       {"array-inline", Stage::BPF, pass_array_inline,
        "ARRAY map lookups become a key check and an address computation, without the map "
        "engine"},
       {"regalloc", Stage::NPU, pass_regalloc,
        "stack slots used only for spills move into the NPU's spare registers r13-r23"},
+      {"schedule", Stage::NPU, pass_schedule,
+       "reorders each basic block to start map, memory and engine commands early and fill their "
+       "latency with independent work"},
   };
   return list;
 }

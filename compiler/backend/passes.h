@@ -31,8 +31,10 @@ void pass_dead_code(Module& m);
 void pass_zext(Module& m);
 void pass_fuse_branch(Module& m);
 void pass_pkt_merge(Module& m);
+void pass_pkt_check(Module& m);
 void pass_array_inline(Module& m);
 void pass_regalloc(Module& m);
+void pass_schedule(Module& m);
 
 // Lowering of the BPF program (with the BPF-level passes' decisions) into
 // machine code; throws CompileError for what the device cannot do.

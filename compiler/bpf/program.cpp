@@ -13,6 +13,15 @@ const LineInfo* Program::line_for(uint32_t i) const {
   return &*std::prev(it);
 }
 
+std::string Program::place(uint32_t i) const {
+  std::string s = "insn " + std::to_string(i);
+  if (const LineInfo* li = line_for(i)) {
+    std::string file = li->file.substr(li->file.rfind('/') + 1);  // npos + 1 == 0
+    s += " (" + file + ":" + std::to_string(li->line) + ")";
+  }
+  return s;
+}
+
 int Object::find_map(const std::string& name) const {
   for (size_t i = 0; i < maps.size(); ++i)
     if (maps[i].name == name) return static_cast<int>(i);

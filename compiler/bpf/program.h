@@ -57,6 +57,9 @@ struct Program {
 
   // Line info that covers insn index i (the last record at or before it), or nullptr.
   const LineInfo* line_for(uint32_t i) const;
+  // "insn N (file.c:LINE)", or "insn N" without line info: the place in
+  // one-line messages about instruction i.
+  std::string place(uint32_t i) const;
 };
 
 struct Object {

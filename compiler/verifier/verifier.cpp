@@ -570,6 +570,7 @@ Result Walker::run() {
   for (auto& f : res_.facts) f.type.fill(RegType::NOT_INIT);
   checkpoints_.resize(insns_.size());
   never_null_.assign(insns_.size(), -1);
+  pkt_proven_.assign(insns_.size(), -1);
   root_ = std::make_unique<Checkpoint>();
   parent_ = root_.get();
   st_.frames.resize(1);
@@ -608,7 +609,10 @@ Result Walker::run() {
     pending_.pop_back();
   }
   check_stack_depths();
-  for (size_t i = 0; i < insns_.size(); i++) res_.facts[i].lookup_never_null = never_null_[i] == 1;
+  for (size_t i = 0; i < insns_.size(); i++) {
+    res_.facts[i].lookup_never_null = never_null_[i] == 1;
+    res_.facts[i].pkt_check_proven = pkt_proven_[i] == 1;
+  }
   res_.stack_depth = depth_;
   return std::move(res_);
 }
@@ -1085,6 +1089,12 @@ void Walker::do_cond_jump(const bpf::Insn& in) {
           any = false;
       }
       if (any) {
+        // Already proven by an earlier check of the same pointer: the bad
+        // side cannot happen (the walk still explores it, as the kernel's).
+        const bool proven = p.off >= 0 && p.range >= p.off + (open ? 1 : 0);
+        int8_t& pr = pkt_proven_[insn_pc_];
+        pr = int8_t(pr != 0 && proven);
+        facts.pkt_bad_taken = !taken_good;
         go(
             true, true,
             [&] {
@@ -1237,19 +1247,12 @@ void Walker::record_depth(Frame& f, int32_t off) {
 Result verify(const bpf::Object& obj, size_t prog, const Options& opt) {
   const bpf::Program& p = obj.programs.at(prog);
   Walker w(obj, p, opt);
-  uint32_t at = 0;
   try {
     return w.run();
   } catch (const Reject& r) {
-    at = w.state().pc;
-    std::string where = fmt::format("{}: {}: insn {}", obj.path, p.name, w.error_pc());
-    if (const bpf::LineInfo* li = p.line_for(w.error_pc())) {
-      std::string file = li->file;
-      if (auto slash = file.rfind('/'); slash != std::string::npos) file = file.substr(slash + 1);
-      where += fmt::format(" ({}:{})", file, li->line);
-    }
-    (void)at;
-    throw VerifyError(where + ": " + r.reason, w.error_pc(), r.reason);
+    throw VerifyError(
+        fmt::format("{}: {}: {}: {}", obj.path, p.name, p.place(w.error_pc()), r.reason),
+        w.error_pc(), r.reason);
   }
 }
 

@@ -72,6 +72,11 @@ struct InsnFacts {
   // whether the result can never be NULL (an ARRAY with a constant key).
   int32_t call_map = -1;
   bool lookup_never_null = false;
+  // A packet pointer compared with data_end (or meta with data) where an
+  // earlier check of the same pointer already proves it on every path: the
+  // side that means "out of bounds" (pkt_bad_taken: the jump) never runs.
+  bool pkt_check_proven = false;
+  bool pkt_bad_taken = false;
 };
 
 struct Result {

@@ -121,6 +121,7 @@ class Walker {
   uint32_t id_gen_ = 0;
   uint32_t insn_pc_ = 0;
   std::vector<int8_t> never_null_;              // per insn: -1 unseen, else AND over paths
+  std::vector<int8_t> pkt_proven_;              // the same, for packet checks already proven
   std::vector<int32_t> depth_;                  // per function
   std::vector<std::vector<uint32_t>> callees_;  // per function: functions it calls
 };

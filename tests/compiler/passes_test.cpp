@@ -129,6 +129,16 @@ const Case kCases[] = {
               "mov %r0, %r5\n"
               "and %r0, 3\n"
               "exit\n"},
+    {"recheck", "pkt-check", "pkt-check.redundant",
+     // The second check is proven by the prologue's 34-byte one.
+     PROLOGUE "mov %r4, %r2\n"
+              "add %r4, 14\n"
+              "jgt %r4, %r3, +3\n"
+              "ldxb %r0, [%r2+13]\n"
+              "and %r0, 3\n"
+              "exit\n"
+              "mov %r0, 0\n"
+              "exit\n"},
     {"array_lookup",
      "array-inline",
      "array-inline.lookups",
@@ -156,6 +166,13 @@ const Case kCases[] = {
               "ldxdw %r0, [%r10-16]\n"
               "ldxdw %r4, [%r10-24]\n"
               "add %r0, %r4\n"
+              "and %r0, 3\n"
+              "exit\n"},
+    {"load_used_late", "schedule", "schedule.moved",
+     PROLOGUE "ldxb %r5, [%r2+14]\n"
+              "add %r5, 1\n"  // waits for the load: the second load goes in between
+              "ldxb %r0, [%r2+20]\n"
+              "add %r0, %r5\n"
               "and %r0, 3\n"
               "exit\n"},
 };
