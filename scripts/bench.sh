@@ -2,7 +2,8 @@
 # Measurements for docs/bench.md: the reference interpreter against the
 # kernel's BPF_PROG_TEST_RUN on the differential test's packets (wall clock,
 # needs root), and the interpreter's instruction count per packet under
-# callgrind (repeatable on any machine).
+# callgrind (repeatable on any machine); the ISS's speed; the compiler's
+# figures and its compile time against `bpftool prog load`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/build.sh
@@ -35,3 +36,19 @@ for c in alu mem alu8 emem8; do
   echo "iss $c: $(awk -v a="$ir" -v b="$n" 'BEGIN { printf "%.1f", a / b }') host instructions per simulated instruction in Machine::run (callgrind)"
 done
 rm -rf "$iss_out"
+
+# The compiler: BPF and NPU instructions per program, cycles per typical packet
+# on the ISS device (deterministic), compile time of every example and of the
+# largest against `bpftool prog load` (wall clock; the kernel figures need
+# root, and say why when they are missing). Then the host instructions of
+# compiling the largest example, inside npucc::compile under callgrind
+# (repeatable).
+./build/bench/compiler_bench "$@"
+largest=$(./build/bench/compiler_bench --largest)
+cc_out=$(mktemp -d)
+valgrind --tool=callgrind --toggle-collect='npucc::compile*' --callgrind-out-file="$cc_out/cg" \
+  ./build/npu compile "build/examples/xdp/$largest.o" -o "$cc_out/$largest.npu" >/dev/null 2>"$cc_out/log"
+# The object loader forks a child, which callgrind counts apart (0): take the larger count.
+ir=$(grep -o 'refs: *[0-9,]*' "$cc_out/log" | tr -d ', ' | cut -d: -f2 | sort -n | tail -1)
+echo "compile $largest: $ir host instructions in npucc::compile (callgrind)"
+rm -rf "$cc_out"
