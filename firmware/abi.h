@@ -47,8 +47,8 @@
 #define NPU_DESC_IFINDEX 24   /* u32: ingress interface */
 #define NPU_DESC_RXQ 28       /* u32: receive queue */
 #define NPU_DESC_PROG 32      /* u32 in: program slot; out: the verdict (NPU_VERDICT_*) */
-#define NPU_DESC_TARGET 36    /* u32 out: redirect target (ifindex, or map slot); for
-                                 NPU_VERDICT_BAD the program's exit value */
+/* u32 out: redirect target (ifindex, or map slot); the exit value for NPU_VERDICT_BAD */
+#define NPU_DESC_TARGET 36
 
 /* Verdicts in NPU_DESC_PROG after the run: XDP actions, and aborts the
  * firmware counts apart. */
