@@ -1,5 +1,6 @@
 // npu: one binary with subcommands, in the manner of bpftool and ip.
 #include "cli/commands.h"
+#include "compiler/backend/passes.h"
 
 #include <cstdio>
 #include <cstring>
@@ -22,7 +23,16 @@ int main(int argc, char** argv) {
   // Compiler-style -fno-<pass> is spelled --fno-<pass> for the parser.
   std::vector<std::string> args(argv, argv + argc);
   for (std::string& a : args)
-    if (a.rfind("-fno-", 0) == 0) a = "-" + a;
+    if (a.rfind("-fno-", 0) == 0) {
+      if (!npucc::find_pass(a.substr(5))) {
+        std::string names;
+        for (const npucc::Pass& p : npucc::passes())
+          names += std::string(names.empty() ? "" : ", ") + p.name;
+        std::fprintf(stderr, "npu: %s: no such pass (passes: %s)\n", a.c_str(), names.c_str());
+        return 1;
+      }
+      a = "-" + a;
+    }
   std::vector<char*> av;
   for (std::string& a : args) av.push_back(a.data());
   try {
