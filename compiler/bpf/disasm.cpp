@@ -11,37 +11,6 @@ namespace {
 const char* const kHelperNames[] = {__BPF_FUNC_MAPPER(NPU_HELPER_NAME)};
 #undef NPU_HELPER_NAME
 
-const char* alu_sym(uint8_t op) {
-  switch (op) {
-    case BPF_ADD:
-      return "+=";
-    case BPF_SUB:
-      return "-=";
-    case BPF_MUL:
-      return "*=";
-    case BPF_DIV:
-      return "/=";
-    case BPF_OR:
-      return "|=";
-    case BPF_AND:
-      return "&=";
-    case BPF_LSH:
-      return "<<=";
-    case BPF_RSH:
-      return ">>=";
-    case BPF_MOD:
-      return "%=";
-    case BPF_XOR:
-      return "^=";
-    case BPF_MOV:
-      return "=";
-    case BPF_ARSH:
-      return "s>>=";
-    default:
-      return nullptr;
-  }
-}
-
 const char* jmp_sym(uint8_t op) {
   switch (op) {
     case BPF_JEQ:
@@ -109,7 +78,7 @@ std::string alu(const Insn& in) {
                                                 : BPF_W,
                                  true),
                        r, in.src);
-  const char* sym = alu_sym(op);
+  const char* sym = alu_op_symbol(op);
   if (!sym) return fmt::format("invalid alu opcode 0x{:02x}", in.code);
   std::string s = (in.off == 1 && (op == BPF_DIV || op == BPF_MOD)) ? std::string("s") + sym : sym;
   if (in.srcbit()) return fmt::format("{}{} {} {}{}", r, in.dst, s, r, in.src);
@@ -147,10 +116,41 @@ std::string atomic(const Insn& in) {
   if (op & BPF_FETCH)
     return fmt::format("{}{} = atomic_fetch_{}(({} *)({}), {}{})", r, in.src, name, sz,
                        mem(in, in.dst), r, in.src);
-  return fmt::format("lock {} {} {}{}", addr, alu_sym(op & ~BPF_FETCH), r, in.src);
+  return fmt::format("lock {} {} {}{}", addr, alu_op_symbol(op & ~BPF_FETCH), r, in.src);
 }
 
 }  // namespace
+
+const char* alu_op_symbol(uint8_t op) {
+  switch (op) {
+    case BPF_ADD:
+      return "+=";
+    case BPF_SUB:
+      return "-=";
+    case BPF_MUL:
+      return "*=";
+    case BPF_DIV:
+      return "/=";
+    case BPF_OR:
+      return "|=";
+    case BPF_AND:
+      return "&=";
+    case BPF_LSH:
+      return "<<=";
+    case BPF_RSH:
+      return ">>=";
+    case BPF_MOD:
+      return "%=";
+    case BPF_XOR:
+      return "^=";
+    case BPF_MOV:
+      return "=";
+    case BPF_ARSH:
+      return "s>>=";
+    default:
+      return nullptr;
+  }
+}
 
 const char* helper_name(int32_t id) {
   constexpr int n = sizeof(kHelperNames) / sizeof(kHelperNames[0]);

@@ -79,6 +79,10 @@ Object load_object(const std::string& path);
 // Map references are printed by name when obj is given.
 std::string disasm(const std::vector<Insn>& insns, size_t i, const Object* obj = nullptr);
 
+// "+=" for BPF_ADD, "s>>=" for BPF_ARSH, ...: the disassembly's spelling of an
+// ALU operation; nullptr for BPF_NEG, BPF_END and undefined ones.
+const char* alu_op_symbol(uint8_t op);
+
 const char* map_type_name(uint32_t type);
 const char* prog_type_name(uint32_t type);
 

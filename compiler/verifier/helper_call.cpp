@@ -2,6 +2,7 @@
 // check_func_arg does, map/helper compatibility, the result's type, and the
 // side effects (clobbered r1-r5, packet pointers invalidated by helpers that
 // move the packet, bpf_loop's callback).
+#include "compiler/bpf/helpers.h"
 #include "compiler/verifier/walk.h"
 
 #include <fmt/format.h>
@@ -12,14 +13,8 @@ namespace {
 
 constexpr uint64_t kMaxVarSize = uint64_t(1) << 29;  // BPF_MAX_VAR_SIZ
 
-// Every helper name the UAPI header knows, for "cannot use helper" messages.
-#define NPU_HELPER_NAME(x) #x
-const char* const kHelperNames[] = {__BPF_FUNC_MAPPER(NPU_HELPER_NAME)};
-#undef NPU_HELPER_NAME
-
 std::string helper_name(int32_t id) {
-  if (id >= 0 && size_t(id) < sizeof kHelperNames / sizeof kHelperNames[0])
-    return fmt::format("bpf_{}#{}", kHelperNames[id], id);
+  if (const char* n = bpf::helper_name(id)) return fmt::format("bpf_{}#{}", n, id);
   return fmt::format("unknown#{}", id);
 }
 

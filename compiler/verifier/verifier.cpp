@@ -16,36 +16,8 @@ constexpr uint64_t kMaxPacketOff = 0xffff;        // MAX_PACKET_OFF
 constexpr uint16_t kCalleeSaved = 0x3c0;          // r6-r9
 
 const char* alu_string(uint8_t op) {
-  switch (op) {
-    case BPF_ADD:
-      return "+=";
-    case BPF_SUB:
-      return "-=";
-    case BPF_MUL:
-      return "*=";
-    case BPF_DIV:
-      return "/=";
-    case BPF_OR:
-      return "|=";
-    case BPF_AND:
-      return "&=";
-    case BPF_LSH:
-      return "<<=";
-    case BPF_RSH:
-      return ">>=";
-    case BPF_NEG:
-      return "neg";
-    case BPF_MOD:
-      return "%=";
-    case BPF_XOR:
-      return "^=";
-    case BPF_MOV:
-      return "=";
-    case BPF_ARSH:
-      return "s>>=";
-    default:
-      return "?";
-  }
+  const char* s = bpf::alu_op_symbol(op);
+  return s ? s : "?";
 }
 
 bool is_cond(uint8_t op) {
