@@ -35,7 +35,6 @@ void build_module(Module& m) {
     Function f;
     f.begin = p.func_starts.empty() ? 0 : p.func_starts[order[k]];
     f.end = k + 1 < order.size() ? p.func_starts[order[k + 1]] : uint32_t(p.insns.size());
-    f.name = order[k] < p.func_names.size() ? p.func_names[order[k]] : p.name;
     f.stack_depth = order[k] < m.verified.stack_depth.size() ? m.verified.stack_depth[order[k]] : 0;
     m.funcs.push_back(f);
   }

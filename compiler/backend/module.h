@@ -35,7 +35,6 @@ struct InsnMeta {
 // One function of the program: [begin, end) in the BPF instruction stream.
 struct Function {
   uint32_t begin = 0, end = 0;
-  std::string name;
   int32_t stack_depth = 0;  // bytes below r10 the verifier saw it use
   bool has_calls = false;   // calls another function (needs a saved lr)
 };

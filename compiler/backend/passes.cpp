@@ -88,11 +88,6 @@ uint16_t bpf_defs(const bpf::Insn& in) {
   }
 }
 
-bool bpf_has_side_effects(const bpf::Insn& in) {
-  const uint8_t cls = in.cls();
-  return cls == BPF_ST || cls == BPF_STX || cls == BPF_JMP || cls == BPF_JMP32;
-}
-
 std::vector<bool> bpf_jump_targets(const Module& m) {
   std::vector<bool> t(m.meta.size(), false);
   for (size_t i = 0; i < m.meta.size(); i++) {

@@ -40,11 +40,9 @@ void pass_schedule(Module& m);
 // machine code; throws CompileError for what the device cannot do.
 void lower(Module& m);
 
-// Shared by passes: BPF registers each instruction reads and writes (bit r),
-// and whether it has effects beyond its destination register.
+// Shared by passes: BPF registers each instruction reads and writes (bit r).
 uint16_t bpf_uses(const bpf::Insn& in);
 uint16_t bpf_defs(const bpf::Insn& in);
-bool bpf_has_side_effects(const bpf::Insn& in);
 // Registers live after each instruction (by BPF semantics, skipped
 // instructions ignored), within each function.
 std::vector<uint16_t> bpf_live_out(const Module& m);

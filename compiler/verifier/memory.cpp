@@ -69,7 +69,7 @@ Reg Walker::stack_read(Frame& f, int32_t off, unsigned size, unsigned ptr_regno)
 }
 
 void Walker::stack_write(Frame& f, int32_t off, unsigned size, const Reg* value, bool is_st_imm,
-                         bool, uint64_t imm) {
+                         uint64_t imm) {
   const int b = kStackSize + off;
   const int slot = b / 8;
   record_depth(f, off);
@@ -163,7 +163,7 @@ void Walker::check_mem_access(unsigned regno, int32_t off, unsigned size, bool w
             "R{} min value is negative, either use unsigned index or do a if (index >=0) check.",
             regno));
       const int64_t o = int64_t(off) + ptr.off;
-      if (o < 0 || o + size > uint64_t(ptr.range))
+      if (o < 0 || o + int64_t(size) > ptr.range)
         reject(fmt::format("invalid access to packet, off={} size={}, R{}(id={},off={},r={})", off,
                            size, regno, ptr.id, ptr.off, ptr.range));
       note_mem(ptr.type == RegType::PACKET ? Mem::PACKET : Mem::PACKET_META, -1,
@@ -248,10 +248,9 @@ void Walker::check_mem_access(unsigned regno, int32_t off, unsigned size, bool w
         const bool st_imm = in.cls() == BPF_ST;
         if (atomic) {
           // An atomic read-modify-write leaves plain data.
-          stack_write(f, int32_t(o), size, nullptr, false, false, 0);
+          stack_write(f, int32_t(o), size, nullptr, false, 0);
         } else {
-          stack_write(f, int32_t(o), size, value, st_imm, st_imm,
-                      st_imm ? uint64_t(int64_t(in.imm)) : 0);
+          stack_write(f, int32_t(o), size, value, st_imm, st_imm ? uint64_t(int64_t(in.imm)) : 0);
         }
       } else {
         Reg r = stack_read(f, int32_t(o), size, regno);

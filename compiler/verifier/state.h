@@ -78,7 +78,6 @@ struct Frame {
   std::array<Reg, kSlots> spilled;       // slot j covers bytes [8j, 8j + 8)
   uint32_t callsite = 0;                 // the caller's call insn (frames > 0)
   uint32_t subprog = 0;                  // insn index where this frame's function starts
-  int32_t depth = 0;                     // deepest stack byte written (a positive size)
   bool callback = false;                 // a bpf_loop callback frame
   int32_t callback_ret_min = 0, callback_ret_max = 0;
   bool operator==(const Frame& o) const;

@@ -20,10 +20,6 @@ const char* alu_string(uint8_t op) {
   return s ? s : "?";
 }
 
-bool is_cond(uint8_t op) {
-  return op != BPF_JA && op != BPF_CALL && op != BPF_EXIT && op != BPF_JCOND;
-}
-
 Cond cond_of(uint8_t op) {
   switch (op) {
     case BPF_JEQ:
@@ -459,10 +455,6 @@ void Walker::widen(const State& old) {
   }
 }
 
-bool Walker::same_exact(const State& a, const State& b) const {
-  return a == b;
-}
-
 // A digest of everything same_exact compares in the registers, so that most
 // comparisons stop at one integer.
 uint64_t Walker::digest(const State& s) {
@@ -502,7 +494,7 @@ bool Walker::visit_checkpoint(bool add) {
         if (covers(cp->st, st_, nullptr)) return true;
         continue;
       }
-      if (cp->digest == dig && same_exact(cp->st, st_))
+      if (cp->digest == dig && cp->st == st_)
         reject(fmt::format("infinite loop detected at insn {}", pc));
       continue;
     }
@@ -802,7 +794,7 @@ void Walker::do_alu(const bpf::Insn& in) {
   }
   if (is_pointer(d.type) || is_pointer(src.type)) {
     Reg dst_copy = d;
-    do_ptr_alu(in, dst_copy, src, false);
+    do_ptr_alu(in, dst_copy, src);
     reg(in.dst) = dst_copy;
     return;
   }
@@ -810,7 +802,7 @@ void Walker::do_alu(const bpf::Insn& in) {
   d = Reg::scalar(r);
 }
 
-void Walker::do_ptr_alu(const bpf::Insn& in, Reg& d, const Reg& src, bool) {
+void Walker::do_ptr_alu(const bpf::Insn& in, Reg& d, const Reg& src) {
   const uint8_t op = in.op();
   const bool alu32 = in.cls() == BPF_ALU;
   const unsigned dst = in.dst;
@@ -945,14 +937,13 @@ void Walker::do_cond_jump(const bpf::Insn& in) {
 
   auto go = [&](bool taken_possible, bool fall_possible, auto&& on_taken, auto&& on_fall) {
     if (taken_possible && fall_possible) {
-      State other = st_;
-      std::swap(other, st_);  // st_ = copy for the taken side
+      State fall = st_;  // st_ goes on as the taken side, fall after it
       on_taken();
       facts.taken = true;
       st_.pc = target;
       pending_.push_back({std::move(st_), parent_, written_});
       parent_->branches++;
-      st_ = std::move(other);
+      st_ = std::move(fall);
       on_fall();
       facts.fallthrough = true;
       st_.pc = next;
@@ -1211,7 +1202,6 @@ void Walker::mark_stack(const Frame& f, int64_t off, int64_t size, bool write) {
 void Walker::record_depth(Frame& f, int32_t off) {
   int sp = subprog_of(f.subprog);
   depth_[size_t(sp)] = std::max(depth_[size_t(sp)], -off);
-  f.depth = std::max(f.depth, -off);
 }
 
 // ---------------------------------------------------------------- entry

@@ -41,7 +41,6 @@ struct Options {
 
 // Where a load, store or atomic goes.
 enum class Mem : uint8_t { NONE, CTX, PACKET, PACKET_META, STACK, MAP_VALUE, MIXED };
-const char* mem_name(Mem m);
 
 // What the back end may rely on at one instruction: the union over every
 // verified path that reaches it.

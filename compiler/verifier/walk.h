@@ -57,10 +57,11 @@ class Walker {
   Frame& frame_of(const Reg& r) { return st_.frames.at(r.frame); }
   uint32_t new_id() { return ++id_gen_; }
   const Options& opt() const { return opt_; }
-  State& state() { return st_; }
   // Stack reads and writes at a fixed offset of frame f ([off, off + size), off < 0).
-  void stack_write(Frame& f, int32_t off, unsigned size, const Reg* value, bool zero_imm,
-                   bool imm_known, uint64_t imm);
+  // value: the stored register, or nullptr for BPF_ST of imm (st_imm) or an
+  // atomic's plain data.
+  void stack_write(Frame& f, int32_t off, unsigned size, const Reg* value, bool st_imm,
+                   uint64_t imm);
   Reg stack_read(Frame& f, int32_t off, unsigned size, unsigned ptr_regno);
   void record_depth(Frame& f, int32_t off);
   // Liveness of stack slots [off, off + size) of frame f: a read, or a write.
@@ -79,13 +80,12 @@ class Walker {
 
   void check_cfg();
   void compute_liveness();
-  bool prune_point(uint32_t pc) const { return prune_[pc]; }
   // True when the current path can stop here (pruned); may throw on a loop.
   bool visit_checkpoint(bool add);
   void end_path();
   void step();
   void do_alu(const bpf::Insn& insn);
-  void do_ptr_alu(const bpf::Insn& insn, Reg& dst, const Reg& src, bool src_is_ptr_side);
+  void do_ptr_alu(const bpf::Insn& insn, Reg& dst, const Reg& src);
   void do_load_imm64(const bpf::Insn& insn, const bpf::Insn& next);
   void do_cond_jump(const bpf::Insn& insn);
   void do_call_subprog(const bpf::Insn& insn);
@@ -98,7 +98,6 @@ class Walker {
   int subprog_of(uint32_t pc) const;
   bool covers(const State& old, const State& cur, const SlotSet* live) const;
   void mark_read(const SlotSet& s);
-  bool same_exact(const State& a, const State& b) const;
   static uint64_t digest(const State& s);
   void widen(const State& old);
   void check_stack_depths();
