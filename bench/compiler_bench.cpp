@@ -137,11 +137,11 @@ struct Cost {
   std::array<uint64_t, kUnits> stall{};
 };
 
-Cost run(npu::driver::IssDevice& dev, const std::string& prog, const std::vector<uint8_t>& packet,
+Cost run(npu::driver::Device& dev, const std::string& prog, const std::vector<uint8_t>& packet,
          npu::driver::XdpResult* out) {
-  const npu::iss::ThreadStats before = dev.machine().core(0).thread(0).stats;
+  const npu::iss::ThreadStats before = dev.backend().core(0).thread(0).stats;
   *out = dev.run_xdp(prog, packet);
-  const npu::iss::ThreadStats& after = dev.machine().core(0).thread(0).stats;
+  const npu::iss::ThreadStats& after = dev.backend().core(0).thread(0).stats;
   Cost c;
   c.cycles = out->cycles;
   c.insns = out->insns;
@@ -221,7 +221,7 @@ ExampleRow measure(const std::string& name, const npu::Image& fw, size_t npacket
   const std::string maps = exists(example(name, ".maps.json")) ? example(name, ".maps.json") : "";
 
   // Every packet through the compiled program, in order (maps change as they go).
-  npu::driver::IssDevice dev(fw);
+  npu::driver::Device dev(fw);
   dev.load(c.image, obj_path);
   if (!maps.empty()) dev.load_maps_json(maps);
   const std::string prog = obj.programs[0].name;
@@ -244,7 +244,7 @@ ExampleRow measure(const std::string& name, const npu::Image& fw, size_t npacket
 
   // Each verdict's packets again through `exit <verdict>`: the firmware's share.
   for (const auto& [verdict, idx] : by_verdict) {
-    npu::driver::IssDevice base(fw);
+    npu::driver::Device base(fw);
     base.load(exit_only(verdict), "exit_only");
     Path path;
     path.verdict = verdict;

@@ -49,7 +49,7 @@ Outcome run_on_iss(const std::string& firmware, const std::vector<bpf::Insn>& in
     o.error = "verifier rejected: " + e.reason();
     return o;
   }
-  npu::driver::IssDevice dev(fw);
+  npu::driver::Device dev(fw);
   dev.load(c.image, "conformance");
   npu::driver::XdpResult r = dev.run_xdp(bpf::kConformanceProgram, std::vector<uint8_t>(64, 0));
   if (!r.error.empty() || r.verdict != 0) {

@@ -1,4 +1,4 @@
-// IssDevice: the loader and the host side of the NPU on the ISS machine. Every
+// Device: the loader and the host side of the NPU, on the ISS machine or the NIC model. Every
 // map operation, and the maps a load creates, go through the firmware's
 // control queue as a host driver's would; only code and the program table are
 // written directly (the code store and shared SRAM are the host's to fill).
@@ -66,8 +66,13 @@ const Object::Symbol* code_symbol(const Image& fw, const std::string& name) {
 
 }  // namespace
 
-IssDevice::IssDevice(const Image& firmware, const DeviceConfig& cfg)
-    : cfg_(cfg), firmware_(firmware) {
+Device::Device(const Image& firmware, const DeviceConfig& cfg) : cfg_(cfg), firmware_(firmware) {
+  boot_firmware();
+}
+
+void Device::boot_firmware() {
+  const Image& firmware = firmware_;
+  const DeviceConfig& cfg = cfg_;
   if (firmware.is_program_image())
     throw DeviceError("firmware: a compiled program image is no firmware");
   const Object::Symbol* start = code_symbol(firmware, "_start");
@@ -92,14 +97,21 @@ IssDevice::IssDevice(const Image& firmware, const DeviceConfig& cfg)
     if (fw_code_.size() < s.end()) fw_code_.resize(s.end(), kUndefinedWord);
     std::copy(s.words.begin(), s.words.end(), fw_code_.begin() + int64_t(s.base));
   }
-  iss::MachineConfig mc;
-  mc.cores = cfg.cores;
-  mc.threads = cfg.threads;
-  mc.map_cpus = cfg.map_cpus;
-  mc.timing = cfg.timing;
+  if (!m_) {
+    iss::MachineConfig mc;
+    mc.cores = cfg.cores;
+    mc.threads = cfg.threads;
+    mc.map_cpus = cfg.map_cpus;
+    mc.timing = cfg.timing;
+    try {
+      if (cfg.map_cpus == 0) throw std::invalid_argument("map_cpus must be at least 1");
+      own_ = std::make_unique<iss::Machine>(mc);
+    } catch (const std::exception& e) {
+      throw DeviceError(fmt::format("device: {}", e.what()));
+    }
+    m_ = own_.get();
+  }
   try {
-    if (cfg.map_cpus == 0) throw std::invalid_argument("map_cpus must be at least 1");
-    m_ = std::make_unique<iss::Machine>(mc);
     m_->load(fw_code_, data);
   } catch (const std::exception& e) {
     throw DeviceError(fmt::format("device: {}", e.what()));
@@ -108,31 +120,36 @@ IssDevice::IssDevice(const Image& firmware, const DeviceConfig& cfg)
   settle("device: the firmware did not settle after boot");
 }
 
-IssDevice::~IssDevice() = default;
+Device::Device(const Image& firmware, iss::Backend& hw, const DeviceConfig& cfg)
+    : cfg_(cfg), firmware_(firmware), m_(&hw) {
+  boot_firmware();
+}
 
-std::string IssDevice::prefix() const {
+Device::~Device() = default;
+
+std::string Device::prefix() const {
   return loaded_ ? name_ : "device";
 }
 
-void IssDevice::reboot() {
+void Device::reboot() {
   // A hung program or firmware: every thread starts over, and whatever was in
   // flight is dropped. Maps, the program table and the code stay.
   uint64_t e;
-  while (m_->queues().pop(~0u, &e)) {
+  while (m_->host_pop(~0u, &e)) {
   }
   m_->boot(start_);
-  if (m_->run(cfg_.max_cycles) != iss::Machine::Stop::kIdle)
+  if (m_->run(cfg_.max_cycles) != iss::Backend::Stop::kIdle)
     throw DeviceError("device: the firmware does not settle after a reboot");
 }
 
-void IssDevice::settle(const std::string& what) {
-  if (m_->run(cfg_.max_cycles) == iss::Machine::Stop::kIdle) return;
+void Device::settle(const std::string& what) {
+  if (m_->run(cfg_.max_cycles) == iss::Backend::Stop::kIdle) return;
   reboot();
   throw DeviceError(
       fmt::format("{} within {} cycles (the device was rebooted)", what, cfg_.max_cycles));
 }
 
-CmsgReply IssDevice::ctrl(const std::vector<uint8_t>& msg, const std::string& what) {
+CmsgReply Device::ctrl(const std::vector<uint8_t>& msg, const std::string& what) {
   if (msg.size() > NPU_CTRL_BUF_SIZE)
     throw DeviceError(fmt::format("{}: a control message of {} bytes does not fit a {}-byte buffer",
                                   what, msg.size(), NPU_CTRL_BUF_SIZE));
@@ -141,11 +158,11 @@ CmsgReply IssDevice::ctrl(const std::vector<uint8_t>& msg, const std::string& wh
   std::memcpy(m.data() + NPU_CMSG_SEQ, &seq, sizeof seq);
   const uint64_t buf = cls(NPU_CLS_CTRL_BUFS);
   m_->write(buf, m.data(), m.size());
-  m_->queues().push(NPU_Q_CTRL, (uint64_t(NPU_QE_CTRL) << NPU_QE_KIND_SHIFT) | buf);
+  m_->host_push(NPU_Q_CTRL, (uint64_t(NPU_QE_CTRL) << NPU_QE_KIND_SHIFT) | buf);
   settle(what + ": the firmware did not answer");
   uint64_t e = 0;
-  if (!m_->queues().pop(1u << NPU_Q_REPLY, &e)) {
-    m_->queues().pop(1u << NPU_Q_CTRL, &e);  // not taken: it must not answer a later request
+  if (!m_->host_pop(1u << NPU_Q_REPLY, &e)) {
+    m_->host_pop(1u << NPU_Q_CTRL, &e);  // not taken: it must not answer a later request
     throw DeviceError(what + ": the firmware sent no reply");
   }
   if (e != buf)
@@ -158,7 +175,7 @@ CmsgReply IssDevice::ctrl(const std::vector<uint8_t>& msg, const std::string& wh
   return r;
 }
 
-void IssDevice::write_code(const std::vector<uint64_t>& program, uint64_t base) {
+void Device::write_code(const std::vector<uint64_t>& program, uint64_t base) {
   std::vector<uint64_t> code = fw_code_;
   if (!program.empty()) {
     code.resize(base + program.size(), kUndefinedWord);
@@ -167,12 +184,12 @@ void IssDevice::write_code(const std::vector<uint64_t>& program, uint64_t base) 
   m_->load(code, {});
 }
 
-void IssDevice::clear_prog_table() {
+void Device::clear_prog_table() {
   std::vector<uint8_t> zero(NPU_MAX_PROGS * 8, 0);
   m_->write(cls(NPU_CLS_PROGS), zero.data(), zero.size());
 }
 
-void IssDevice::unload() {
+void Device::unload() {
   std::vector<MapInfo> maps = std::move(maps_);
   maps_.clear();
   loaded_ = false;
@@ -195,7 +212,7 @@ void IssDevice::unload() {
   if (!first.empty()) throw DeviceError(first, first_err);
 }
 
-void IssDevice::load(const Image& img, const std::string& name) {
+void Device::load(const Image& img, const std::string& name) {
   // Everything that can be checked without the device, before anything changes.
   try {
     check_image(img, name);
@@ -336,13 +353,13 @@ void IssDevice::load(const Image& img, const std::string& name) {
   }
 }
 
-std::vector<std::string> IssDevice::prog_names() const {
+std::vector<std::string> Device::prog_names() const {
   std::vector<std::string> v;
   for (const Object::Program& p : img_.programs) v.push_back(p.name);
   return v;
 }
 
-int IssDevice::find_prog(const std::string& prog) const {
+int Device::find_prog(const std::string& prog) const {
   if (!loaded_) return -1;
   if (prog.empty()) return 0;
   for (size_t i = 0; i < img_.programs.size(); ++i)
@@ -352,31 +369,31 @@ int IssDevice::find_prog(const std::string& prog) const {
   return -1;
 }
 
-uint32_t IssDevice::prog_slot(const std::string& prog) const {
+uint32_t Device::prog_slot(const std::string& prog) const {
   if (!loaded_) throw DeviceError("device: no image loaded");
   int i = find_prog(prog);
   if (i < 0) throw DeviceError(fmt::format("{}: no program named '{}'", name_, prog));
   return uint32_t(i);
 }
 
-std::vector<std::string> IssDevice::map_names() const {
+std::vector<std::string> Device::map_names() const {
   std::vector<std::string> v;
   for (const MapInfo& m : maps_) v.push_back(m.name);
   return v;
 }
 
-const MapInfo& IssDevice::find_map(const std::string& map) const {
+const MapInfo& Device::find_map(const std::string& map) const {
   for (const MapInfo& m : maps_)
     if (m.name == map) return m;
   throw DeviceError(fmt::format("{}: no map named '{}'", prefix(), map));
 }
 
-MapInfo IssDevice::map_info(const std::string& map) const {
+MapInfo Device::map_info(const std::string& map) const {
   return find_map(map);
 }
 
-XdpResult IssDevice::run_xdp(const std::string& prog, const std::vector<uint8_t>& packet,
-                             const XdpContext& ctx) {
+XdpResult Device::run_xdp(const std::string& prog, const std::vector<uint8_t>& packet,
+                          const XdpContext& ctx) {
   uint32_t slot = prog_slot(prog);
   XdpResult r;
   // BPF_PROG_TEST_RUN's rules for the packet and the xdp_md (docs/kernel-oracle.md).
@@ -424,10 +441,10 @@ XdpResult IssDevice::run_xdp(const std::string& prog, const std::vector<uint8_t>
     }
   busy0 = busy(&insns0);
 
-  m_->queues().push(NPU_Q_RX, (uint64_t(NPU_QE_PKT) << NPU_QE_KIND_SHIFT) | frame);
+  m_->host_push(NPU_Q_RX, (uint64_t(NPU_QE_PKT) << NPU_QE_KIND_SHIFT) | frame);
   settle(fmt::format("{}: program '{}' did not finish", name_, img_.programs[slot].name));
   uint64_t e = 0;
-  if (!m_->queues().pop(1u << NPU_Q_TX, &e) || e != frame)
+  if (!m_->host_pop(1u << NPU_Q_TX, &e) || e != frame)
     throw DeviceError(fmt::format("{}: program '{}': the frame did not come back on TX", name_,
                                   img_.programs[slot].name));
   uint64_t insns1 = 0;
@@ -471,8 +488,8 @@ XdpResult IssDevice::run_xdp(const std::string& prog, const std::vector<uint8_t>
   return r;
 }
 
-std::vector<uint8_t> IssDevice::host_value(const MapInfo& m, const std::vector<uint8_t>& value,
-                                           const std::string& where) const {
+std::vector<uint8_t> Device::host_value(const MapInfo& m, const std::vector<uint8_t>& value,
+                                        const std::string& where) const {
   if (m.percpu && value.size() == m.value_size) {
     // One CPU's value: every CPU gets a copy, each in an 8-byte-rounded slot.
     std::vector<uint8_t> v(m.sys_value_size, 0);
@@ -490,9 +507,8 @@ std::vector<uint8_t> IssDevice::host_value(const MapInfo& m, const std::vector<u
                                 value.size(), m.value_size));
 }
 
-void IssDevice::update(const MapInfo& m, const std::vector<uint8_t>& key,
-                       const std::vector<uint8_t>& value, uint64_t flags,
-                       const std::string& where) {
+void Device::update(const MapInfo& m, const std::vector<uint8_t>& key,
+                    const std::vector<uint8_t>& value, uint64_t flags, const std::string& where) {
   if (key.size() != m.key_size)
     throw DeviceError(fmt::format("{}: key has {} bytes, the map's key_size is {}", where,
                                   key.size(), m.key_size));
@@ -501,20 +517,20 @@ void IssDevice::update(const MapInfo& m, const std::vector<uint8_t>& key,
     throw DeviceError(fmt::format("{}: update failed: {}", where, errno_text(r.err)), r.err);
 }
 
-void IssDevice::map_update(const std::string& map, const std::vector<uint8_t>& key,
-                           const std::vector<uint8_t>& value, uint64_t flags) {
+void Device::map_update(const std::string& map, const std::vector<uint8_t>& key,
+                        const std::vector<uint8_t>& value, uint64_t flags) {
   update(find_map(map), key, value, flags, fmt::format("{}: map '{}'", name_, map));
 }
 
-void IssDevice::map_update_prog(const std::string& map, const std::vector<uint8_t>& key,
-                                const std::string& prog) {
+void Device::map_update_prog(const std::string& map, const std::vector<uint8_t>& key,
+                             const std::string& prog) {
   if (find_map(map).type != BPF_MAP_TYPE_PROG_ARRAY)
     throw DeviceError(fmt::format("{}: map '{}' is not a prog array", name_, map));
   map_update(map, key, le32(prog_slot(prog)), BPF_ANY);
 }
 
-std::optional<std::vector<uint8_t>> IssDevice::map_lookup(const std::string& map,
-                                                          const std::vector<uint8_t>& key) {
+std::optional<std::vector<uint8_t>> Device::map_lookup(const std::string& map,
+                                                       const std::vector<uint8_t>& key) {
   const MapInfo& m = find_map(map);
   std::string where = fmt::format("{}: map '{}'", name_, map);
   if (key.size() != m.key_size)
@@ -530,7 +546,7 @@ std::optional<std::vector<uint8_t>> IssDevice::map_lookup(const std::string& map
   return r.payload;
 }
 
-bool IssDevice::map_delete(const std::string& map, const std::vector<uint8_t>& key) {
+bool Device::map_delete(const std::string& map, const std::vector<uint8_t>& key) {
   const MapInfo& m = find_map(map);
   std::string where = fmt::format("{}: map '{}'", name_, map);
   if (key.size() != m.key_size)
@@ -543,7 +559,7 @@ bool IssDevice::map_delete(const std::string& map, const std::vector<uint8_t>& k
   return true;
 }
 
-Entries IssDevice::map_dump(const std::string& map) {
+Entries Device::map_dump(const std::string& map) {
   const MapInfo& m = find_map(map);
   std::string where = fmt::format("{}: map '{}'", name_, map);
   Entries out;
@@ -568,7 +584,7 @@ Entries IssDevice::map_dump(const std::string& map) {
   return out;
 }
 
-void IssDevice::load_maps_json(const std::string& path) {
+void Device::load_maps_json(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw DeviceError(fmt::format("{}: cannot open: {}", path, errno_text(errno)));
   nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
@@ -576,7 +592,7 @@ void IssDevice::load_maps_json(const std::string& path) {
   load_maps_json(j, path);
 }
 
-void IssDevice::load_maps_json(const nlohmann::json& init, const std::string& source) {
+void Device::load_maps_json(const nlohmann::json& init, const std::string& source) {
   if (!init.is_object() || !init.contains("maps") || !init["maps"].is_object())
     throw DeviceError(source + ": expected an object with a \"maps\" object");
   for (auto& [name, entries] : init["maps"].items()) {
@@ -642,7 +658,7 @@ void IssDevice::load_maps_json(const nlohmann::json& init, const std::string& so
   }
 }
 
-nlohmann::json IssDevice::dump_maps_json() {
+nlohmann::json Device::dump_maps_json() {
   nlohmann::json maps = nlohmann::json::object();
   for (size_t k = 0; k < maps_.size(); ++k) {
     const MapInfo m = maps_[k];
@@ -674,7 +690,7 @@ nlohmann::json IssDevice::dump_maps_json() {
   return nlohmann::json{{"maps", maps}};
 }
 
-uint64_t IssDevice::counter(unsigned i) {
+uint64_t Device::counter(unsigned i) {
   if (i >= NPU_NUM_COUNTERS)
     throw DeviceError(fmt::format("device: no counter {} (there are {})", i, NPU_NUM_COUNTERS));
   return m_->read64(cls(NPU_CLS_COUNTERS) + 8 * uint64_t(i));

@@ -1,7 +1,7 @@
 // The NPU as a device the host drives: the firmware booted on the ISS
 // machine, a compiled program image loaded through control messages, one
 // packet at a time through the firmware's queues, and host map operations.
-// IssDevice is to the NPU what kern::KernelObject is to the kernel and
+// Device is to the NPU what kern::KernelObject is to the kernel and
 // ref::Interpreter to the reference model: the same calls, so that tests can
 // compare the three engines. docs/device.md describes loading and the errors.
 #pragma once
@@ -9,6 +9,7 @@
 #include "compiler/npu/image.h"
 #include "driver/cmsg.h"
 #include "firmware/abi.h"
+#include "sim/iss/backend.h"
 #include "sim/iss/machine.h"
 #include "sim/iss/timing.h"
 
@@ -82,14 +83,17 @@ struct MapInfo {
 
 using Entries = std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>>;
 
-class IssDevice {
+class Device {
  public:
   // Boots firmware (an image with _start and the helper_* symbols, code below
-  // NPU_PROG_TEXT_BASE) on a machine of cfg's shape. Throws DeviceError.
-  explicit IssDevice(const Image& firmware, const DeviceConfig& cfg = {});
-  ~IssDevice();
-  IssDevice(const IssDevice&) = delete;
-  IssDevice& operator=(const IssDevice&) = delete;
+  // NPU_PROG_TEXT_BASE) on an ISS machine of cfg's shape. Throws DeviceError.
+  explicit Device(const Image& firmware, const DeviceConfig& cfg = {});
+  // The same on other hardware (the NIC model): cfg's cores, threads, map_cpus
+  // and timing are the hardware's own, and code_store must match its code store.
+  Device(const Image& firmware, iss::Backend& hw, const DeviceConfig& cfg = {});
+  ~Device();
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
 
   // Loads a compiled image, replacing what was loaded: checks it
   // (check_image, then the device's limits, features and helpers), creates
@@ -144,7 +148,7 @@ class IssDevice {
 
   // The firmware's counter NPU_CNT_*.
   uint64_t counter(unsigned i);
-  iss::Machine& machine() { return *m_; }
+  iss::Backend& backend() { return *m_; }
   const DeviceConfig& config() const { return cfg_; }
 
  private:
@@ -155,6 +159,8 @@ class IssDevice {
   // rebooted and `what` thrown.
   void settle(const std::string& what);
   void reboot();
+  // Loads the firmware into m_ and boots it (both constructors).
+  void boot_firmware();
   const MapInfo& find_map(const std::string& map) const;
   // The program's index by function or section name ("" = the first), or -1.
   int find_prog(const std::string& prog) const;
@@ -170,9 +176,10 @@ class IssDevice {
 
   DeviceConfig cfg_;
   Image firmware_;
-  uint64_t start_ = 0;             // the firmware's _start
-  std::vector<uint64_t> fw_code_;  // the firmware's code store contents
-  std::unique_ptr<iss::Machine> m_;
+  uint64_t start_ = 0;                 // the firmware's _start
+  std::vector<uint64_t> fw_code_;      // the firmware's code store contents
+  std::unique_ptr<iss::Machine> own_;  // the ISS machine, when no backend was given
+  iss::Backend* m_ = nullptr;
   uint16_t seq_ = 0;
   bool loaded_ = false;
   std::string name_;

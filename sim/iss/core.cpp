@@ -125,23 +125,24 @@ uint64_t Core::instret() const {
   return n;
 }
 
-uint8_t* Core::access(Thread& th, uint64_t addr, unsigned size, bool write, uint32_t* latency) {
+uint8_t* Core::access(uint64_t addr, unsigned size, bool write, uint64_t cycle, uint32_t* latency) {
   uint64_t end = addr + size;
   if (end < addr) return nullptr;
-  for (const Dmi& d : dmi_cache_) {
+  const Dmi* hit = nullptr;
+  for (const Dmi& d : dmi_cache_)
     if (d.host && addr >= d.lo && end <= d.hi) {
-      if (write && !d.writable) return nullptr;
-      *latency = d.latency;
-      return d.host + (addr - d.lo);
+      hit = &d;
+      break;
     }
+  if (!hit) {
+    Dmi d;
+    if (!mem_.dmi(id_, addr, &d) || !d.host || end > d.hi || addr < d.lo) return nullptr;
+    // Regions that can go away (map values, on mfree) are dropped by invalidate_dmi().
+    hit = &(dmi_cache_[dmi_next_++ % dmi_cache_.size()] = d);
   }
-  Dmi d;
-  if (!mem_.dmi(id_, addr, &d) || !d.host || end > d.hi || addr < d.lo) return nullptr;
-  // Regions that can go away (map values, on mfree) are dropped by invalidate_dmi().
-  dmi_cache_[dmi_next_++ % dmi_cache_.size()] = d;
-  if (write && !d.writable) return nullptr;
-  *latency = d.latency;
-  return d.host + (addr - d.lo);
+  if (write && !hit->writable) return nullptr;
+  *latency = hit->timer ? hit->timer->access(id_, addr, size, write, cycle) : hit->latency;
+  return hit->host + (addr - hit->lo);
 }
 
 void Core::fault(Thread& th, unsigned t, uint64_t pc, Fault cause, uint64_t addr) {
@@ -550,14 +551,14 @@ void Core::exec(unsigned t, uint64_t until) {
         goto done;
       }
       case Op::QPUT:
-        queues_.push(uint32_t(s.imm), r[s.b]);
+        queues_.push(uint32_t(s.imm), r[s.b], cyc);
         goto done;
 
       case Op::LD:
       case Op::LDS: {
         uint64_t addr = r[s.b] + uint64_t(s.imm);
         uint32_t lat;
-        const uint8_t* p = access(th, addr, s.width, false, &lat);
+        const uint8_t* p = access(addr, s.width, false, cyc, &lat);
         if (!p) FAULT(Fault::MEM, addr);
         uint64_t x = load_le(p, s.width);
         ASYNC_WRITE(s.op == Op::LDS ? sext(x, s.width) : x, lat, Unit::MEM);
@@ -567,7 +568,7 @@ void Core::exec(unsigned t, uint64_t until) {
       case Op::STI: {
         uint64_t addr = r[s.b] + (s.op == Op::ST ? uint64_t(s.imm) : s.target);
         uint32_t lat;
-        uint8_t* p = access(th, addr, s.width, true, &lat);
+        uint8_t* p = access(addr, s.width, true, cyc, &lat);
         if (!p) FAULT(Fault::MEM, addr);
         store_le(p, s.op == Op::ST ? r[s.a] : uint64_t(s.imm), s.width);
         post(th, cyc + lat, Unit::MEM);
@@ -579,7 +580,7 @@ void Core::exec(unsigned t, uint64_t until) {
         uint64_t end = addr + s.width;
         if (addr < th.pkt_lo || end > th.pkt_hi || end < addr) FAULT(Fault::PKT_BOUNDS, addr);
         uint32_t lat;
-        const uint8_t* p = access(th, addr, s.width, false, &lat);
+        const uint8_t* p = access(addr, s.width, false, cyc, &lat);
         if (!p) FAULT(Fault::MEM, addr);
         ASYNC_WRITE(s.op == Op::LDP ? load_le(p, s.width) : load_be(p, s.width), lat, Unit::PKT);
         goto done;
@@ -591,7 +592,7 @@ void Core::exec(unsigned t, uint64_t until) {
         uint64_t end = addr + s.width;
         if (addr < th.pkt_lo || end > th.pkt_hi || end < addr) FAULT(Fault::PKT_BOUNDS, addr);
         uint32_t lat;
-        uint8_t* p = access(th, addr, s.width, true, &lat);
+        uint8_t* p = access(addr, s.width, true, cyc, &lat);
         if (!p) FAULT(Fault::MEM, addr);
         if (s.op == Op::STPB)
           store_be(p, r[s.a], s.width);

@@ -130,7 +130,7 @@ class Core {
   void fault(Thread& th, unsigned t, uint64_t pc, Fault cause, uint64_t addr);
   // A posted store or command of th completes at cycle `done` in `unit`.
   static void post(Thread& th, uint64_t done, Unit unit);
-  uint8_t* access(Thread& th, uint64_t addr, unsigned size, bool write, uint32_t* latency);
+  uint8_t* access(uint64_t addr, unsigned size, bool write, uint64_t cycle, uint32_t* latency);
   bool read_csr(const Thread& th, unsigned t, int64_t n, uint64_t* v) const;
   bool write_csr(Thread& th, int64_t n, uint64_t v);
 

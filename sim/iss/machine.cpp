@@ -25,7 +25,7 @@ bool Queues::ready(uint32_t mask) const {
   return false;
 }
 
-void Queues::push(uint32_t queue, uint64_t value) {
+void Queues::push(uint32_t queue, uint64_t value, uint64_t) {
   // An undefined queue number drops the entry, as a write to no queue would.
   if (queue >= kCount) return;
   q_[queue].push_back(value);
@@ -132,18 +132,6 @@ void Machine::write(uint64_t addr, const void* p, size_t n, unsigned core) {
 
 void Machine::read(uint64_t addr, void* p, size_t n, unsigned core) {
   if (n) std::memcpy(p, host(addr, n, core, "read"), n);
-}
-
-std::vector<uint8_t> Machine::read(uint64_t addr, size_t n) {
-  std::vector<uint8_t> v(n);
-  read(addr, v.data(), n);
-  return v;
-}
-
-uint64_t Machine::read64(uint64_t addr) {
-  uint64_t v;
-  read(addr, &v, 8);
-  return v;
 }
 
 void Machine::set_tracer(Tracer* t) {

@@ -5,6 +5,7 @@
 // full device (issue 5) and implements the same ports.
 #pragma once
 
+#include "sim/iss/backend.h"
 #include "sim/iss/core.h"
 #include "sim/iss/engines.h"
 #include "sim/iss/ports.h"
@@ -34,7 +35,8 @@ class Queues : public QueuePort {
   static constexpr unsigned kCount = 8;
   bool pop(uint32_t mask, uint64_t* value) override;
   bool ready(uint32_t mask) const override;
-  void push(uint32_t queue, uint64_t value) override;
+  void push(uint32_t queue, uint64_t value, uint64_t cycle) override;
+  void push(uint32_t queue, uint64_t value) { push(queue, value, 0); }
   size_t size(unsigned q) const { return q < kCount ? q_[q].size() : 0; }
   uint64_t pushes() const { return pushes_; }
 
@@ -43,39 +45,28 @@ class Queues : public QueuePort {
   uint64_t pushes_ = 0;
 };
 
-// An allocated section of an image: bytes at a device address.
-struct DataSection {
-  uint64_t addr;
-  std::vector<uint8_t> bytes;
-};
-
-class Machine : public MemoryPort {
+class Machine : public MemoryPort, public Backend {
  public:
   explicit Machine(const MachineConfig& cfg = {});
   ~Machine() override;
 
-  // Code into every core's store; data sections into device memory (throws
-  // std::runtime_error when a section does not fit a writable region).
-  void load(const std::vector<uint64_t>& code, const std::vector<DataSection>& data = {});
-  // Starts every thread of every core at pc.
-  void boot(uint64_t pc = 0);
+  // Backend: cores run interleaved by quantum.
+  void load(const std::vector<uint64_t>& code, const std::vector<DataSection>& data) override;
+  void load(const std::vector<uint64_t>& code) { load(code, {}); }
+  void boot(uint64_t pc) override;
+  void boot() { boot(0); }
+  Stop run(uint64_t max_cycles) override;
+  uint64_t cycle() const override { return now_; }
+  void write(uint64_t addr, const void* p, size_t n, unsigned core = 0) override;
+  void read(uint64_t addr, void* p, size_t n, unsigned core = 0) override;
+  using Backend::read;
+  void host_push(uint32_t queue, uint64_t value) override { queues_.push(queue, value, now_); }
+  bool host_pop(uint32_t mask, uint64_t* value) override { return queues_.pop(mask, value); }
+  unsigned ncores() const override { return unsigned(cores_.size()); }
+  Core& core(unsigned i) override { return *cores_.at(i); }
+  Engines& engines() override { return *engines_; }
 
-  enum class Stop { kIdle, kLimit };
-  // Runs all cores, interleaved by quantum, until none can go on without a
-  // queue entry from the host (kIdle) or max_cycles more cycles have passed.
-  Stop run(uint64_t max_cycles);
-  uint64_t cycle() const { return now_; }
-
-  // Host side. Local memory addresses reach core `core`'s (the others are
-  // device-wide); std::out_of_range where no memory is.
-  void write(uint64_t addr, const void* p, size_t n, unsigned core = 0);
-  void read(uint64_t addr, void* p, size_t n, unsigned core = 0);
-  std::vector<uint8_t> read(uint64_t addr, size_t n);
-  uint64_t read64(uint64_t addr);
   Queues& queues() { return queues_; }
-  Engines& engines() { return *engines_; }
-  Core& core(unsigned i) { return *cores_.at(i); }
-  unsigned ncores() const { return unsigned(cores_.size()); }
   const MachineConfig& config() const { return cfg_; }
   void set_tracer(Tracer* t);
 

@@ -11,6 +11,8 @@
 
 namespace npu::iss {
 
+class MemoryTimer;
+
 // Direct access to a region of device memory (as TLM's DMI): host bytes
 // [host, host + (hi - lo)) are device addresses [lo, hi).
 struct Dmi {
@@ -19,6 +21,18 @@ struct Dmi {
   bool writable = false;
   uint32_t latency = 1;  // cycles until a loaded value is usable
   Region region = Region::EMEM;
+  // A shared memory's timing, when latency is not fixed: the data still moves
+  // through host, and the timer says how long each access takes.
+  MemoryTimer* timer = nullptr;
+};
+
+// The timing of a memory that several requesters share (bandwidth, banks,
+// queueing): the latency of one access, issued at cycle by core.
+class MemoryTimer {
+ public:
+  virtual ~MemoryTimer() = default;
+  virtual uint32_t access(unsigned core, uint64_t addr, unsigned size, bool write,
+                          uint64_t cycle) = 0;
 };
 
 class MemoryPort {
@@ -60,7 +74,9 @@ class QueuePort {
   // Pops the head of the lowest-numbered non-empty queue in mask; false if all are empty.
   virtual bool pop(uint32_t mask, uint64_t* value) = 0;
   virtual bool ready(uint32_t mask) const = 0;
-  virtual void push(uint32_t queue, uint64_t value) = 0;
+  // cycle: when the entry is pushed, on the pushing core's clock (which may
+  // run ahead of the device's, in a quantum).
+  virtual void push(uint32_t queue, uint64_t value, uint64_t cycle) = 0;
 };
 
 }  // namespace npu::iss

@@ -104,7 +104,7 @@ std::string run_npu(const bpf::Object& obj, const std::string& maps,
   npucc::CompileResult c = npucc::compile(obj, co);
   npu::driver::DeviceConfig cfg;
   cfg.map_cpus = unsigned(kern::possible_cpus());
-  npu::driver::IssDevice dev(firmware(), cfg);
+  npu::driver::Device dev(firmware(), cfg);
   dev.load(c.image, obj.path);
   if (!maps.empty()) dev.load_maps_json(maps);
   const std::string prog = obj.programs[0].name;

@@ -279,7 +279,7 @@ std::string error_of(F&& f) {
 class DeviceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dev_ = std::make_unique<IssDevice>(firmware());
+    dev_ = std::make_unique<Device>(firmware());
     dev_->load(standard_image(), "std.npu");
   }
   // The device still serves: a fresh standard image loads and runs.
@@ -290,7 +290,7 @@ class DeviceTest : public ::testing::Test {
     EXPECT_EQ(r.verdict, uint32_t(XDP_TX));
     EXPECT_EQ(dev_->map_info("dummy").id, 1u);  // every map of the failed load was freed
   }
-  std::unique_ptr<IssDevice> dev_;
+  std::unique_ptr<Device> dev_;
 };
 
 // ---- loading and relocations ----
@@ -309,7 +309,7 @@ TEST_F(DeviceTest, MapsAreCreatedThroughTheFirmware) {
   EXPECT_EQ(dev_->prog_slot("drop"), 0u);
   EXPECT_EQ(dev_->prog_slot("flow"), 13u);
   EXPECT_EQ(dev_->prog_slot("xdp"), 0u);  // by section name: the first
-  EXPECT_EQ(dev_->machine().read64(NPU_CLS_BASE + NPU_CLS_PROGS + 8 * 2),
+  EXPECT_EQ(dev_->backend().read64(NPU_CLS_BASE + NPU_CLS_PROGS + 8 * 2),
             dev_->image().programs[2].entry);
   EXPECT_EQ(error_of([&] { dev_->prog_slot("nope"); }), "std.npu: no program named 'nope'");
 }
@@ -467,7 +467,7 @@ TEST(Device, ResultsDoNotDependOnTheMachineShape) {
   wide.cores = 2;
   wide.threads = 4;
   wide.timing = iss::Timing::from_yaml_text("memory: {pkt: 50, cls: 200, map: 30}\n");
-  IssDevice a(firmware()), b(firmware(), wide);
+  Device a(firmware()), b(firmware(), wide);
   a.load(standard_image());
   b.load(standard_image());
   for (const char* prog : {"swap_mac", "count", "globals", "push4", "pull14", "flow", "oob"}) {
@@ -485,7 +485,7 @@ TEST(Device, ResultsDoNotDependOnTheMachineShape) {
 TEST(Device, AHungProgramIsStoppedAndTheDeviceGoesOn) {
   DeviceConfig cfg;
   cfg.max_cycles = 20000;
-  IssDevice dev(firmware(), cfg);
+  Device dev(firmware(), cfg);
   dev.load(standard_image(), "std.npu");
   EXPECT_EQ(error_of([&] { dev.run_xdp("spin", bytes(64)); }),
             "std.npu: program 'spin' did not finish within 20000 cycles (the device was rebooted)");
@@ -569,7 +569,7 @@ TEST_F(DeviceTest, MapOperations) {
 TEST(Device, MapsJsonRoundTrip) {
   DeviceConfig cfg;
   cfg.map_cpus = 2;
-  IssDevice dev(firmware(), cfg);
+  Device dev(firmware(), cfg);
   dev.load(standard_image(), "std.npu");
   nlohmann::json init = nlohmann::json::parse(R"({"maps": {
     "counters": [{"key": "01000000", "value": "0700000000000000"}],
@@ -596,7 +596,7 @@ TEST(Device, MapsJsonRoundTrip) {
   std::vector<uint8_t> p = bytes(64);
   p[0] = 2;
   EXPECT_EQ(dev.run_xdp("tail", p).verdict, uint32_t(XDP_TX));
-  IssDevice again(firmware(), cfg);
+  Device again(firmware(), cfg);
   again.load(standard_image(), "std.npu");
   std::string path = testing::TempDir() + "device_maps.json";
   std::ofstream(path) << out.dump();
@@ -755,7 +755,7 @@ TEST_F(DeviceTest, RefusalsFromTheFirmwareUndoTheLoad) {
 TEST(Device, CodeStoreLimit) {
   DeviceConfig cfg;
   cfg.code_store = NPU_PROG_TEXT_BASE + 50;
-  IssDevice dev(firmware(), cfg);
+  Device dev(firmware(), cfg);
   Image img = standard_image();
   EXPECT_EQ(error_of([&] { dev.load(img, "big.npu"); }),
             fmt::format("big.npu: code section .text at [4096, {}) does not fit the code store: "
@@ -772,7 +772,7 @@ TEST(Device, CodeStoreLimit) {
   dev.load(small.build(), "small.npu");
   EXPECT_EQ(dev.run_xdp("a", bytes(20)).verdict, uint32_t(XDP_PASS));
   cfg.code_store = NPU_PROG_TEXT_BASE;
-  EXPECT_EQ(error_of([&] { IssDevice d(firmware(), cfg); }),
+  EXPECT_EQ(error_of([&] { Device d(firmware(), cfg); }),
             "device: a code store of 4096 instructions leaves no room for programs, which start "
             "at NPU_PROG_TEXT_BASE (4096)");
 }
@@ -780,7 +780,7 @@ TEST(Device, CodeStoreLimit) {
 TEST(Device, FirmwareWithoutTheHelpers) {
   // A firmware that serves nothing: its threads halt at once.
   Image fw = assemble(".global _start\n_start: halt\n", "fw.s");
-  IssDevice dev(fw);
+  Device dev(fw);
   Image img = standard_image();
   EXPECT_EQ(error_of([&] { dev.load(img, "std.npu"); }),
             "std.npu: needs feature tail_call, but the firmware has no helper_tail_call");
@@ -797,18 +797,18 @@ TEST(Device, FirmwareWithoutTheHelpers) {
 }
 
 TEST(Device, FirmwareImagesAreChecked) {
-  EXPECT_EQ(error_of([&] { IssDevice d(assemble("halt\n", "fw.s")); }),
+  EXPECT_EQ(error_of([&] { Device d(assemble("halt\n", "fw.s")); }),
             "firmware: no global code symbol '_start'");
   EXPECT_EQ(error_of([&] {
-              IssDevice d(assemble(".global _start\n_start: halt\n.org 5000\nhalt\n", "fw.s"));
+              Device d(assemble(".global _start\n_start: halt\n.org 5000\nhalt\n", "fw.s"));
             }),
             "firmware: code section .text ends at instruction 5001, above NPU_PROG_TEXT_BASE "
             "(4096)");
   DeviceConfig cfg;
   cfg.threads = 0;
-  EXPECT_EQ(error_of([&] { IssDevice d(firmware(), cfg); }),
+  EXPECT_EQ(error_of([&] { Device d(firmware(), cfg); }),
             "device: machine: need 1 or more cores and 1 to 64 threads per core");
-  EXPECT_EQ(error_of([&] { IssDevice d(standard_image()); }),
+  EXPECT_EQ(error_of([&] { Device d(standard_image()); }),
             "firmware: a compiled program image is no firmware");
 }
 
@@ -816,8 +816,8 @@ TEST_F(DeviceTest, UnloadFreesEverything) {
   dev_->unload();
   EXPECT_FALSE(dev_->loaded());
   EXPECT_TRUE(dev_->prog_names().empty());
-  EXPECT_TRUE(dev_->machine().engines().map_ids().empty());
-  EXPECT_EQ(dev_->machine().read64(NPU_CLS_BASE + NPU_CLS_PROGS), 0u);
+  EXPECT_TRUE(dev_->backend().engines().map_ids().empty());
+  EXPECT_EQ(dev_->backend().read64(NPU_CLS_BASE + NPU_CLS_PROGS), 0u);
   EXPECT_EQ(error_of([&] { dev_->map_lookup("counters", le<uint32_t>(0)); }),
             "device: no map named 'counters'");
   expect_usable();
@@ -825,7 +825,7 @@ TEST_F(DeviceTest, UnloadFreesEverything) {
   dev_->map_update("counters", le<uint32_t>(0), le<uint64_t>(9));
   dev_->load(standard_image(), "std.npu");
   EXPECT_EQ(dev_->map_lookup("counters", le<uint32_t>(0)), le<uint64_t>(0));
-  EXPECT_EQ(dev_->machine().engines().map_ids().size(), 7u);
+  EXPECT_EQ(dev_->backend().engines().map_ids().size(), 7u);
 }
 
 }  // namespace

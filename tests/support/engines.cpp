@@ -172,7 +172,7 @@ class NpuEngine : public Engine {
     return c;
   }
   std::string prog_;
-  npu::driver::IssDevice dev_;
+  npu::driver::Device dev_;
 };
 
 }  // namespace

@@ -1,0 +1,63 @@
+// What a host driver needs of hardware that runs the firmware: memory to
+// fill, queues to exchange entries with, and a clock to run until the
+// firmware waits for the host again. The ISS Machine and the SystemC NIC
+// model (sim/nic) are both one, so driver::Device loads images and serves
+// map operations on either.
+#pragma once
+
+#include "sim/iss/core.h"
+#include "sim/iss/engines.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace npu::iss {
+
+// An allocated section of an image: bytes at a device address.
+struct DataSection {
+  uint64_t addr;
+  std::vector<uint8_t> bytes;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // Code into every core's store; data sections into device memory (throws
+  // std::runtime_error when a section does not fit a writable region).
+  virtual void load(const std::vector<uint64_t>& code, const std::vector<DataSection>& data) = 0;
+  // Starts every thread of every core at pc.
+  virtual void boot(uint64_t pc) = 0;
+
+  enum class Stop { kIdle, kLimit };
+  // Runs until no core can go on without a queue entry from the host (kIdle)
+  // or max_cycles more cycles have passed.
+  virtual Stop run(uint64_t max_cycles) = 0;
+  virtual uint64_t cycle() const = 0;
+
+  // Host access to device memory. Local memory addresses reach core `core`'s
+  // (the others are device-wide); std::out_of_range where no memory is.
+  virtual void write(uint64_t addr, const void* p, size_t n, unsigned core = 0) = 0;
+  virtual void read(uint64_t addr, void* p, size_t n, unsigned core = 0) = 0;
+  std::vector<uint8_t> read(uint64_t addr, size_t n) {
+    std::vector<uint8_t> v(n);
+    read(addr, v.data(), n);
+    return v;
+  }
+  uint64_t read64(uint64_t addr) {
+    uint64_t v;
+    read(addr, &v, 8);
+    return v;
+  }
+
+  // The host's end of the queues (firmware/abi.h's NPU_Q_*): it pushes
+  // packets and control messages, and pops finished ones and replies.
+  virtual void host_push(uint32_t queue, uint64_t value) = 0;
+  virtual bool host_pop(uint32_t mask, uint64_t* value) = 0;
+
+  virtual unsigned ncores() const = 0;
+  virtual Core& core(unsigned i) = 0;
+  virtual Engines& engines() = 0;
+};
+
+}  // namespace npu::iss
