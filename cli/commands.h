@@ -14,5 +14,7 @@ void add_as(CLI::App& app);
 void add_disasm(CLI::App& app);
 void add_iss(CLI::App& app);
 void add_compile(CLI::App& app);
+void add_sim(CLI::App& app);
+void add_run(CLI::App& app);
 
 }  // namespace npu_cli

@@ -540,7 +540,7 @@ void Core::exec(unsigned t, uint64_t until) {
         goto done;
       case Op::QGET: {
         uint64_t e;
-        if (!queues_.pop(uint32_t(s.imm), &e)) {
+        if (!queues_.pop(uint32_t(s.imm), &e, cyc)) {
           th.state = ThreadState::kQueue;
           th.qmask = uint32_t(s.imm);
           th.pc = pc;

@@ -104,6 +104,8 @@ class Core {
     if (c > cycle_) stats_.idle += c - cycle_, cycle_ = c;
   }
   unsigned id() const { return id_; }
+  // The thread issuing now (during run: the one whose instruction reaches a port).
+  unsigned current() const { return current_; }
   unsigned nthreads() const { return unsigned(threads_.size()); }
   Thread& thread(unsigned t) { return threads_.at(t); }
   const Thread& thread(unsigned t) const { return threads_.at(t); }

@@ -9,7 +9,7 @@
 
 namespace npu::iss {
 
-bool Queues::pop(uint32_t mask, uint64_t* value) {
+bool Queues::pop(uint32_t mask, uint64_t* value, uint64_t) {
   for (unsigned q = 0; q < kCount; ++q)
     if ((mask >> q) & 1 && !q_[q].empty()) {
       *value = q_[q].front();

@@ -33,7 +33,8 @@ struct MachineConfig {
 class Queues : public QueuePort {
  public:
   static constexpr unsigned kCount = 8;
-  bool pop(uint32_t mask, uint64_t* value) override;
+  bool pop(uint32_t mask, uint64_t* value, uint64_t cycle) override;
+  bool pop(uint32_t mask, uint64_t* value) { return pop(mask, value, 0); }
   bool ready(uint32_t mask) const override;
   void push(uint32_t queue, uint64_t value, uint64_t cycle) override;
   void push(uint32_t queue, uint64_t value) { push(queue, value, 0); }

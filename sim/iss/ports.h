@@ -71,8 +71,9 @@ class EnginePort {
 class QueuePort {
  public:
   virtual ~QueuePort() = default;
-  // Pops the head of the lowest-numbered non-empty queue in mask; false if all are empty.
-  virtual bool pop(uint32_t mask, uint64_t* value) = 0;
+  // Pops the head of the lowest-numbered non-empty queue in mask; false if all
+  // are empty. cycle: when, on the popping core's clock.
+  virtual bool pop(uint32_t mask, uint64_t* value, uint64_t cycle) = 0;
   virtual bool ready(uint32_t mask) const = 0;
   // cycle: when the entry is pushed, on the pushing core's clock (which may
   // run ahead of the device's, in a quantum).

@@ -1,0 +1,91 @@
+#include "sim/nic/core_module.h"
+
+#include "firmware/abi.h"
+#include "sim/nic/engine_block.h"
+#include "sim/nic/memory.h"
+
+namespace npu::nic {
+
+CoreModule::CoreModule(sc_core::sc_module_name name, unsigned id, const NicConfig& cfg,
+                       iss::QueuePort& queues)
+    : sc_module(name),
+      mem("mem"),
+      eng("eng"),
+      cfg_(cfg),
+      lm_(uint64_t(cfg.threads) * NPU_LM_SLOT),
+      core_(id, cfg.cores, cfg.threads, cfg.timing, *this, *this, queues),
+      period_(sc_core::sc_time(cfg.period_ps(), sc_core::SC_PS)) {
+  mem.register_invalidate_direct_mem_ptr(this, &CoreModule::invalidate);
+  SC_THREAD(run);
+}
+
+uint64_t CoreModule::cycle_now() const {
+  return uint64_t(sc_core::sc_time_stamp() / period_);
+}
+
+void CoreModule::run() {
+  const uint64_t quantum = cfg_.quantum_cycles;
+  for (;;) {
+    uint64_t now = cycle_now();
+    core_.advance(now);
+    if (core_.run(now + quantum) == iss::Core::Stop::kIdle && core_.cycle() <= now + quantum) {
+      // Every thread waits for a queue entry (or has stopped): sleep until
+      // the dispatcher or the host has one, at that time.
+      sleeping_ = true;
+      sc_core::wait(wake_);
+      sleeping_ = false;
+      continue;
+    }
+    // Ran ahead of the card: let the rest catch up.
+    sc_core::wait(period_ * double(core_.cycle() - now));
+  }
+}
+
+bool CoreModule::dmi(unsigned, uint64_t addr, iss::Dmi* out) {
+  if (addr - NPU_LM_BASE < lm_.size()) {
+    *out = iss::Dmi{lm_.data(),
+                    NPU_LM_BASE,
+                    NPU_LM_BASE + lm_.size(),
+                    true,
+                    cfg_.timing.mem_latency[size_t(iss::Region::LM)],
+                    iss::Region::LM,
+                    nullptr};
+    return true;
+  }
+  tlm::tlm_generic_payload t;
+  TimerExtension timer;
+  t.set_address(addr);
+  t.set_command(tlm::TLM_READ_COMMAND);
+  t.set_extension(&timer);
+  tlm::tlm_dmi d;
+  bool ok = mem->get_direct_mem_ptr(t, d);
+  t.clear_extension(&timer);
+  if (!ok || !d.get_dmi_ptr() || !d.is_read_allowed()) return false;
+  *out = iss::Dmi{d.get_dmi_ptr(),
+                  d.get_start_address(),
+                  d.get_end_address() + 1,
+                  d.is_write_allowed(),
+                  uint32_t(d.get_read_latency() / period_),
+                  timer.region,
+                  timer.timer};
+  return true;
+}
+
+iss::Completion CoreModule::command(const iss::Command& cmd) {
+  CommandExtension x;
+  x.cmd = cmd;
+  cmd_trans_.set_command(tlm::TLM_IGNORE_COMMAND);
+  cmd_trans_.set_address(0);
+  cmd_trans_.set_data_length(0);
+  cmd_trans_.set_extension(&x);
+  sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+  eng->b_transport(cmd_trans_, delay);
+  cmd_trans_.clear_extension(&x);
+  return x.done;
+}
+
+void CoreModule::invalidate(sc_dt::uint64, sc_dt::uint64) {
+  core_.invalidate_dmi();
+}
+
+}  // namespace npu::nic

@@ -1,0 +1,56 @@
+// One NPU core of the card: the ISS core (T hardware threads) behind an
+// adapter that owns its local memory and turns its three abstract ports into
+// TLM: memory by DMI through the bus (a shared memory's timer rides along as
+// an extension), engine commands by b_transport to the engine block, queues
+// through the dispatcher. The core runs up to a quantum ahead of the rest of
+// the card (loosely timed, as riscv-vp's cores do) and sleeps on an event
+// while every thread waits for a queue entry.
+#pragma once
+
+#include "sim/iss/core.h"
+#include "sim/nic/config.h"
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace npu::nic {
+
+class CoreModule : public sc_core::sc_module, public iss::MemoryPort, public iss::EnginePort {
+ public:
+  tlm_utils::simple_initiator_socket<CoreModule> mem;  // to the bus
+  tlm_utils::simple_initiator_socket<CoreModule> eng;  // to the engine block
+
+  // queues: the dispatcher's view for this core.
+  CoreModule(sc_core::sc_module_name name, unsigned id, const NicConfig& cfg,
+             iss::QueuePort& queues);
+  SC_HAS_PROCESS(CoreModule);
+
+  iss::Core& core() { return core_; }
+  std::vector<uint8_t>& local_memory() { return lm_; }
+  // Wakes the core if it sleeps (an entry arrived for its threads).
+  void wake() { wake_.notify(sc_core::SC_ZERO_TIME); }
+  bool sleeping() const { return sleeping_; }
+  // Cycles the core spent asleep on the event (all threads waiting for work).
+  uint64_t cycle_now() const;
+
+  bool dmi(unsigned core, uint64_t addr, iss::Dmi* out) override;
+  iss::Completion command(const iss::Command& cmd) override;
+
+ private:
+  void run();
+  void invalidate(sc_dt::uint64 lo, sc_dt::uint64 hi);
+
+  const NicConfig& cfg_;
+  std::vector<uint8_t> lm_;
+  iss::Core core_;
+  sc_core::sc_time period_;
+  sc_core::sc_event wake_;
+  bool sleeping_ = false;
+  tlm::tlm_generic_payload cmd_trans_;
+};
+
+}  // namespace npu::nic

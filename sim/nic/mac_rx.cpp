@@ -1,0 +1,44 @@
+#include "sim/nic/mac_rx.h"
+
+#include "sim/traffic/traffic_spec.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace npu::nic {
+
+MacRx::MacRx(sc_core::sc_module_name name, double gbps)
+    : sc_module(name), ps_per_byte_(8000.0 / gbps) {
+  SC_THREAD(run);
+}
+
+void MacRx::start(std::vector<Offered> frames) {
+  frames_ = std::move(frames);
+  next_ = 0;
+  start_.notify(sc_core::SC_ZERO_TIME);
+}
+
+void MacRx::run() {
+  const sc_core::sc_time ps(1, sc_core::SC_PS);
+  for (;;) {
+    sc_core::wait(start_);
+    const uint64_t t0 = uint64_t(sc_core::sc_time_stamp() / ps);
+    first_ps_ = last_ps_ = t0;
+    double line_free = double(t0);
+    for (; next_ < frames_.size(); ++next_) {
+      const Offered& f = frames_[next_];
+      double start = std::max(line_free, double(t0 + f.start_ps));
+      double time = double(traffic::wire_bytes(f.len)) * ps_per_byte_;
+      line_free = start + time;
+      busy_ps_ += time;
+      if (next_ == 0) first_ps_ = uint64_t(start);
+      uint64_t in = uint64_t(std::ceil(line_free));
+      uint64_t now = uint64_t(sc_core::sc_time_stamp() / ps);
+      if (in > now) sc_core::wait(double(in - now), sc_core::SC_PS);
+      last_ps_ = in;
+      if (on_frame) on_frame(next_, in);
+    }
+  }
+}
+
+}  // namespace npu::nic

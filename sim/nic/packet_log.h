@@ -1,0 +1,45 @@
+// What happened to each packet the card received, by its index in the
+// offered traffic: when it arrived, which thread ran it and when, its verdict
+// and where it went. The report and the trace are made from it.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace npu::nic {
+
+enum class Fate : uint8_t {
+  kPending,       // still on the card
+  kTx,            // transmitted on the line (XDP_TX)
+  kHost,          // DMAed to the host (XDP_PASS)
+  kRedirect,      // left through the redirect port (XDP_REDIRECT)
+  kDropped,       // the program's verdict: XDP_DROP, XDP_ABORTED, a fault, no program
+  kNoBuffer,      // dropped on receive: no free frame in the packet buffer
+  kTxFull,        // dropped: the transmit FIFO was full
+  kHostFull,      // dropped: the host DMA queue was full
+  kRedirectFull,  // dropped: the redirect FIFO was full
+  kCount
+};
+const char* fate_name(Fate f);
+// Dropped for lack of a resource, not by the program.
+inline bool resource_drop(Fate f) {
+  return f == Fate::kNoBuffer || f == Fate::kTxFull || f == Fate::kHostFull ||
+         f == Fate::kRedirectFull;
+}
+
+struct PacketRecord {
+  uint64_t arrive_ps = 0;                   // last bit received by the MAC
+  uint64_t start_cycle = 0, end_cycle = 0;  // a thread took it / gave its verdict
+  uint64_t done_ps = 0;                     // last bit sent, DMA complete, or the verdict (drops)
+  uint32_t core = 0, thread = 0;
+  uint32_t domain = 0;  // ordering domain (flow hash)
+  uint64_t seq = 0;     // place in its domain, in arrival order
+  uint32_t status = 0;  // the descriptor's verdict word (NPU_VERDICT_*)
+  uint32_t target = 0;  // redirect target
+  uint32_t wire_len = 0;
+  Fate fate = Fate::kPending;
+};
+
+using PacketLog = std::vector<PacketRecord>;
+
+}  // namespace npu::nic
