@@ -69,7 +69,10 @@ class Dispatcher : public sc_core::sc_module {
   struct Pending {
     uint64_t ready_ps, frame, index;
     uint32_t domain;
-    bool operator>(const Pending& o) const { return ready_ps > o.ready_ps; }
+    // Ties in arrival order: a flow's packets must not pass each other.
+    bool operator>(const Pending& o) const {
+      return ready_ps != o.ready_ps ? ready_ps > o.ready_ps : index > o.index;
+    }
   };
   bool pop(unsigned core, uint32_t mask, uint64_t* value, uint64_t cycle);
   bool ready(uint32_t mask) const;

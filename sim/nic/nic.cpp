@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -236,6 +237,10 @@ void Nic::receive(uint64_t index, uint64_t in_ps) {
   r.seq = seq_[r.domain]++;
   uint64_t ready = in_ps + uint64_t(delay / sc_core::sc_time(1, sc_core::SC_PS)) +
                    uint64_t(cfg_.dispatch_cycles) * cfg_.period_ps();
+  // The DMA engine completes frames in the order they came: a frame whose
+  // write waited for a busy bank holds back the ones behind it.
+  ready = std::max(ready, last_ready_ps_);
+  last_ready_ps_ = ready;
   dispatcher_->enqueue(frame, index, r.domain, ready);
 }
 

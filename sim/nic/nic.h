@@ -106,6 +106,7 @@ class Nic : public sc_core::sc_module, public iss::Backend, public iss::MemoryPo
   std::unique_ptr<Egress> egress_;
   std::unique_ptr<MacRx> mac_;
   uint64_t window_ps_ = 0;
+  uint64_t last_ready_ps_ = 0;  // when the previous received frame was handed to the dispatcher
   std::vector<CoreSnapshot> snap_;
 };
 

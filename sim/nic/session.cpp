@@ -16,8 +16,12 @@
 namespace npu::nic {
 namespace {
 
-constexpr uint32_t kPacketsPid = 0;
-constexpr uint32_t kEnginesPid = 100000;  // after any core's pid (core + 1)
+// Perfetto wants pids and tids from 1, and tids unique across the trace.
+constexpr uint32_t kPacketsPid = 1;
+constexpr uint32_t kEnginesPid = 100000;  // after any core's pid (core + 2)
+uint32_t core_pid(unsigned core) {
+  return core + 2;
+}
 
 void write_json(const std::string& path, const nlohmann::json& j) {
   std::ofstream out(path);
@@ -58,13 +62,13 @@ SimOutcome simulate(const Image& program, const std::string& name, const SimSetu
     trace = std::make_unique<ChromeTrace>(s.trace, s.trace_max_events);
     trace->process_name(kPacketsPid, "packets");
     for (unsigned c = 0; c < cfg.cores; ++c) {
-      trace->process_name(c + 1, fmt::format("core {}", c));
+      trace->process_name(core_pid(c), fmt::format("core {}", c));
       for (unsigned t = 0; t < cfg.threads; ++t)
-        trace->thread_name(c + 1, t, fmt::format("thread {}", t));
+        trace->thread_name(core_pid(c), c * cfg.threads + t + 1, fmt::format("thread {}", t));
     }
     trace->process_name(kEnginesPid, "engines");
     for (size_t p = 0; p < size_t(Pool::kNone); ++p)
-      trace->thread_name(kEnginesPid, uint32_t(p), pool_name(Pool(p)));
+      trace->thread_name(kEnginesPid, uint32_t(p) + 1, pool_name(Pool(p)));
   }
 
   SimOutcome o;
@@ -75,7 +79,8 @@ SimOutcome simulate(const Image& program, const std::string& name, const SimSetu
   nic.on_output = [&](uint64_t i, Fate f, const uint8_t* p, size_t n) {
     ++finished;
     const PacketRecord& r = nic.log()[i];
-    if (s.keep_outputs) o.results[i] = {f, r.status, std::vector<uint8_t>(p, p + n)};
+    if (s.keep_outputs)
+      o.results[i] = {f, r.status, std::vector<uint8_t>(p, p + n), r.done_ps, r.end_cycle};
     uint64_t ts = (r.done_ps - nic.window_start_ps()) / 1000 + t0_ns;
     traffic::PcapWriter* w = f == Fate::kTx         ? tx.get()
                              : f == Fate::kHost     ? host.get()
@@ -86,7 +91,8 @@ SimOutcome simulate(const Image& program, const std::string& name, const SimSetu
       const uint64_t w0 = nic.window_start_ps();
       uint64_t start_ns = uint64_t(double(r.start_cycle) * period_ps - double(w0)) / 1000;
       uint64_t end_ns = uint64_t(double(r.end_cycle) * period_ps - double(w0)) / 1000;
-      trace->complete(r.core + 1, r.thread, fmt::format("packet {}", i), fate_name(f), start_ns,
+      trace->complete(core_pid(r.core), r.core * cfg.threads + r.thread + 1,
+                      fmt::format("packet {}", i), fate_name(f), start_ns,
                       end_ns - std::min(end_ns, start_ns),
                       {{"verdict", uint64_t(r.status)}, {"flow_domain", uint64_t(r.domain)}});
       trace->async_begin(kPacketsPid, "packet", fate_name(f), i, (r.arrive_ps - w0) / 1000);
@@ -99,7 +105,7 @@ SimOutcome simulate(const Image& program, const std::string& name, const SimSetu
       const uint64_t w0 = nic.window_start_ps();
       double ts = double(start) * period_ps - double(w0);
       if (ts < 0) return;  // loading, before the traffic
-      trace->complete(kEnginesPid, uint32_t(p), npu::op_info(cmd.op).mnemonic, "engine",
+      trace->complete(kEnginesPid, uint32_t(p) + 1, npu::op_info(cmd.op).mnemonic, "engine",
                       uint64_t(ts) / 1000, uint64_t(double(cycles) * period_ps) / 1000,
                       {{"core", uint64_t(cmd.core)}, {"thread", uint64_t(cmd.thread)}});
     };

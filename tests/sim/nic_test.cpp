@@ -1,0 +1,319 @@
+// The NIC model's behaviour, checked against what follows from the model:
+// line rate for a trivial program, clock / cycles for one thread, throughput
+// doubling with cores until an engine or the PCIe link saturates (and the
+// report naming it), latency growing with load, and per-flow order. Each
+// simulation runs in a child process (SystemC: one simulation per process).
+#include "compiler/backend/compile.h"
+#include "compiler/bpf/program.h"
+#include "driver/device.h"
+#include "sim/nic/session.h"
+#include "sim/traffic/packet_build.h"
+#include "sim/traffic/traffic_spec.h"
+#include "tests/sim/nic_child.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace {
+
+using nlohmann::json;
+using npu::nic::Fate;
+using npu::nic::NicConfig;
+
+const std::string kFirmware = NPU_BINARY_DIR "/firmware/firmware.npu";
+
+npu::Image compile(const std::string& name) {
+  return npucc::compile(bpf::load_object(std::string(NIC_DATA_DIR "/") + name + ".o"), {}).image;
+}
+
+struct SimRun {
+  json stats;
+  std::vector<json> results;  // fate, done_ps, verdict_cycle per packet (keep = true)
+};
+
+SimRun simulate(const npu::Image& img, const NicConfig& cfg,
+                const std::vector<traffic::Packet>& packets, bool keep = false) {
+  std::string text = npu::test::run_in_child([&] {
+    npu::nic::SimSetup s;
+    s.nic = cfg;
+    s.firmware = kFirmware;
+    s.packets = packets;
+    s.keep_outputs = keep;
+    npu::nic::SimOutcome o = npu::nic::simulate(img, "test", s);
+    json j{{"stats", o.stats}, {"results", json::array()}};
+    for (const npu::nic::PacketResult& r : o.results)
+      j["results"].push_back(
+          {{"fate", int(r.fate)}, {"done_ps", r.done_ps}, {"verdict_cycle", r.verdict_cycle}});
+    return j.dump();
+  });
+  json j = json::parse(text);
+  return {j["stats"], j["results"].get<std::vector<json>>()};
+}
+
+std::vector<traffic::Packet> line_rate(const std::string& spec, uint32_t gbps = 100) {
+  return traffic::generate(traffic::TrafficSpec::parse(spec), {}, gbps);
+}
+
+double mpps(const SimRun& r) {
+  return r.stats["achieved"]["mpps"].get<double>();
+}
+
+uint64_t resource_drops(const SimRun& r) {
+  const json& d = r.stats["drops"];
+  return d["no_buffer"].get<uint64_t>() + d["tx_full"].get<uint64_t>() +
+         d["host_full"].get<uint64_t>() + d["redirect_full"].get<uint64_t>();
+}
+
+// 60-byte frames (64 on the wire) whose last byte sets spin.c's loop rounds;
+// bytes 42..45 carry the flow and 46..49 the packet's number in its flow.
+std::vector<traffic::Packet> spin_packets(size_t n, unsigned flows, uint8_t rounds,
+                                          uint64_t seed = 0) {
+  traffic::SplitMix64 rng(seed);
+  std::vector<traffic::Packet> out;
+  std::vector<uint32_t> seq(flows, 0);
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t f = uint32_t(i % flows);
+    traffic::Udp udp;
+    udp.sport = uint16_t(1000 + f);
+    udp.dport = 7;
+    std::vector<uint8_t> payload(18, 0);
+    std::memcpy(payload.data(), &f, 4);
+    std::memcpy(payload.data() + 4, &seq[f], 4);
+    ++seq[f];
+    traffic::Packet p;
+    p.data = traffic::PacketBuilder().ipv4({}).udp(udp).payload(payload).build();
+    p.data.resize(60);
+    p.data[59] = seed ? uint8_t(rng.below(256)) : rounds;
+    out.push_back(p);
+  }
+  return out;
+}
+
+TEST(NicModel, DropAllReachesLineRateAt64Bytes) {
+  SimRun r = simulate(compile("drop_all"), NicConfig{}, line_rate("size=64,packets=20000"));
+  EXPECT_TRUE(r.stats["line_rate"].get<bool>()) << r.stats.dump(1);
+  EXPECT_NEAR(r.stats["offered"]["mpps"].get<double>(), 148.81, 0.05);
+  EXPECT_GE(mpps(r), 0.99 * 148.81);
+  EXPECT_EQ(resource_drops(r), 0u);
+  EXPECT_EQ(r.stats["packets"]["dropped"].get<uint64_t>(), 20000u);
+  EXPECT_FALSE(r.stats.contains("bottleneck"));
+}
+
+TEST(NicModel, OneThreadGivesClockOverCycles) {
+  npu::Image img = compile("spin");
+  std::vector<traffic::Packet> packets = spin_packets(3000, 1, 40);
+  // Cycles one packet takes a thread, firmware included, from the ISS device.
+  npu::driver::DeviceConfig dc;
+  npu::driver::Device dev(npu::read_image(kFirmware), dc);
+  dev.load(img);
+  npu::driver::XdpResult one = dev.run_xdp("", packets[0].data);
+  ASSERT_EQ(one.verdict, 3u);  // XDP_TX
+  ASSERT_GT(one.cycles, 100u);
+  for (uint32_t mhz : {1000u, 500u}) {
+    NicConfig cfg;
+    cfg.cores = 1;
+    cfg.threads = 1;
+    cfg.timing.clock_mhz = mhz;
+    SimRun r = simulate(img, cfg, packets);
+    double expect = double(mhz) / double(one.cycles);  // Mpps
+    EXPECT_NEAR(mpps(r), expect, 0.03 * expect) << mhz << " MHz, " << one.cycles << " cycles";
+    EXPECT_EQ(r.stats["bottleneck"], "cores (hardware threads)");
+  }
+}
+
+TEST(NicModel, ThroughputDoublesWithCoresUntilTheLine) {
+  npu::Image img = compile("drop_all");
+  std::vector<traffic::Packet> packets = line_rate("size=64,packets=20000");
+  double prev = 0;
+  for (unsigned cores : {1u, 2u, 4u, 8u, 16u}) {
+    NicConfig cfg;
+    cfg.cores = cores;
+    cfg.threads = 4;
+    SimRun r = simulate(img, cfg, packets);
+    double now = mpps(r);
+    if (prev > 0 && 2 * prev < 0.95 * 148.81) {
+      EXPECT_NEAR(now, 2 * prev, 0.05 * 2 * prev) << cores << " cores";
+      EXPECT_EQ(r.stats["bottleneck"], "cores (hardware threads)") << cores << " cores";
+    }
+    if (prev > 0 && 2 * prev > 148.81) {
+      // Enough cores: the line is the limit and nothing else.
+      EXPECT_TRUE(r.stats["line_rate"].get<bool>()) << cores << " cores";
+      EXPECT_NEAR(now, 148.81, 1.0);
+    }
+    prev = now;
+  }
+}
+
+TEST(NicModel, ThroughputStopsAtTheMapEngineAndTheReportSaysSo) {
+  npu::Image img = compile("lookups");
+  std::vector<traffic::Packet> packets = line_rate("size=64,packets=20000");
+  NicConfig cfg;
+  cfg.threads = 8;
+  cfg.map_hash = {2, 20, 256};  // 2 units of 20 cycles: 100 M lookups/s, 25 Mpps of 4 lookups
+  const double cap = 1000.0 * 2 / 20 / 4;
+  std::vector<double> rate;
+  for (unsigned cores : {1u, 2u, 4u, 8u, 16u}) {
+    cfg.cores = cores;
+    SimRun r = simulate(img, cfg, packets);
+    rate.push_back(mpps(r));
+    if (rate.size() > 1 && 2 * rate[rate.size() - 2] < 0.6 * cap) {
+      EXPECT_NEAR(rate.back(), 2 * rate[rate.size() - 2], 0.1 * rate.back()) << cores << " cores";
+    }
+    if (cores == 16) {
+      EXPECT_FALSE(r.stats["kept_up"].get<bool>());
+      EXPECT_EQ(r.stats["bottleneck"], "map hash units") << r.stats["utilisation"].dump();
+      EXPECT_LE(rate.back(), 1.02 * cap);
+      EXPECT_GE(rate.back(), 0.9 * cap);
+    }
+  }
+}
+
+TEST(NicModel, PassingEverySmallPacketSaturatesPcieAndTheReportSaysSo) {
+  // 64-byte frames at 148.8 Mpps, each 60 bytes without the FCS plus 32
+  // bytes of DMA overhead, need 110 Gb/s of the 100 Gb/s PCIe link.
+  SimRun r = simulate(compile("pass_all"), NicConfig{}, line_rate("size=64,packets=20000"));
+  EXPECT_EQ(r.stats["bottleneck"], "PCIe DMA to host");
+  EXPECT_GT(r.stats["drops"]["host_full"].get<uint64_t>(), 0u);
+  EXPECT_NEAR(mpps(r), 100e3 / 8 / 92, 1.0);  // 135.9 Mpps of 92-byte transfers
+  EXPECT_FALSE(r.stats["kept_up"].get<bool>());
+}
+
+TEST(NicModel, LatencyGrowsAsTheLoadApproachesCapacity) {
+  // Queueing needs variety: random loop rounds (service times) and Poisson
+  // arrivals. Evenly spaced packets of equal cost would never wait below
+  // capacity.
+  npu::Image img = compile("spin");
+  NicConfig cfg;
+  cfg.cores = 1;
+  cfg.threads = 4;
+  std::vector<traffic::Packet> base = spin_packets(3000, 64, 0, 11);
+  double cap = mpps(simulate(img, cfg, base));  // offered at line rate: far above capacity
+  ASSERT_GT(cap, 0.1);
+  std::vector<uint64_t> p50, p99;
+  for (double load : {0.2, 0.6, 0.9}) {
+    std::vector<traffic::Packet> packets = base;
+    traffic::SplitMix64 rng(5);
+    const double mean_gap_ns = 1000.0 / (load * cap);
+    double t = 0;
+    for (traffic::Packet& p : packets) {
+      p.ts_ns = uint64_t(t);
+      // Exponential gaps: -ln(u) * mean, u uniform in (0, 1].
+      t += -std::log(double(rng.below(1u << 30) + 1) / double(1u << 30)) * mean_gap_ns;
+    }
+    SimRun r = simulate(img, cfg, packets);
+    EXPECT_EQ(resource_drops(r), 0u) << load;
+    p50.push_back(r.stats["latency_ns"]["p50"].get<uint64_t>());
+    p99.push_back(r.stats["latency_ns"]["p99"].get<uint64_t>());
+  }
+  EXPECT_LE(p50[0], p50[1]);
+  EXPECT_LT(p50[1], p50[2]);
+  EXPECT_LT(p99[0], p99[1]);
+  EXPECT_GT(p99[2], 2 * p99[0]) << "p99 at 20% " << p99[0] << " ns, at 90% " << p99[2] << " ns";
+}
+
+TEST(NicModel, EachFlowLeavesInItsOrderThoughThreadsFinishOutOfOrder) {
+  // Random loop rounds per packet: threads finish packets of a flow out of order.
+  std::vector<traffic::Packet> packets = spin_packets(3000, 16, 0, 7);
+  NicConfig cfg;
+  cfg.cores = 4;
+  cfg.threads = 8;
+  SimRun r = simulate(compile("spin"), cfg, packets, true);
+  ASSERT_EQ(r.results.size(), packets.size());
+  std::map<uint32_t, size_t> last;  // flow -> index of its previous packet
+  size_t out_of_order = 0, checked = 0;
+  for (size_t i = 0; i < packets.size(); ++i) {
+    ASSERT_EQ(r.results[i]["fate"].get<int>(), int(Fate::kTx)) << i;
+    uint32_t flow = uint32_t(i % 16);
+    auto it = last.find(flow);
+    if (it != last.end()) {
+      const json& a = r.results[it->second];
+      const json& b = r.results[i];
+      ++checked;
+      EXPECT_LT(a["done_ps"].get<uint64_t>(), b["done_ps"].get<uint64_t>())
+          << "flow " << flow << ": packet " << i << " left before packet " << it->second;
+      if (a["verdict_cycle"].get<uint64_t>() > b["verdict_cycle"].get<uint64_t>()) ++out_of_order;
+    }
+    last[flow] = i;
+  }
+  EXPECT_GT(checked, 2900u);
+  EXPECT_GT(out_of_order, 100u) << "threads never finished a flow out of order: nothing tested";
+  EXPECT_GT(r.stats["queues"]["reordered"].get<uint64_t>(), 100u);
+}
+
+TEST(NicModel, AtomicDispatchRunsOneFlowAtATime) {
+  std::vector<traffic::Packet> packets = spin_packets(3000, 4, 0, 9);
+  NicConfig cfg;
+  cfg.cores = 4;
+  cfg.threads = 8;
+  cfg.dispatch = npu::nic::DispatchMode::kAtomic;
+  SimRun r = simulate(compile("spin"), cfg, packets, true);
+  EXPECT_EQ(r.stats["queues"]["reordered"].get<uint64_t>(), 0u);
+  EXPECT_GT(r.stats["queues"]["held_for_flow"].get<uint64_t>(), 0u);
+  // Four flows, one packet each in flight: verdicts come in each flow's order.
+  std::map<uint32_t, uint64_t> last;
+  for (size_t i = 0; i < packets.size(); ++i) {
+    uint64_t v = r.results[i]["verdict_cycle"].get<uint64_t>();
+    uint32_t flow = uint32_t(i % 4);
+    if (last.count(flow)) {
+      EXPECT_LT(last[flow], v) << i;
+    }
+    last[flow] = v;
+  }
+}
+
+TEST(NicConfig, DefaultsAndErrorsNameTheKey) {
+  NicConfig d = NicConfig::from_yaml_text("");
+  EXPECT_EQ(d.cores, 48u);
+  EXPECT_EQ(d.threads, 8u);
+  EXPECT_EQ(d.line_gbps, 100u);
+  NicConfig c = NicConfig::from_yaml_text(
+      "cores: {count: 4, threads: 2}\nline_gbps: 25\ntiming: {clock_mhz: 800}\n"
+      "dispatch: {mode: atomic, flow_key: source}\nengines: {map_hash: {units: 3}}\n",
+      "nic.yaml");
+  EXPECT_EQ(c.cores, 4u);
+  EXPECT_EQ(c.threads, 2u);
+  EXPECT_EQ(c.line_gbps, 25u);
+  EXPECT_EQ(c.timing.clock_mhz, 800u);
+  EXPECT_EQ(c.period_ps(), 1250u);
+  EXPECT_EQ(c.dispatch, npu::nic::DispatchMode::kAtomic);
+  EXPECT_EQ(c.flow_key, npu::nic::FlowKey::kSource);
+  EXPECT_EQ(c.map_hash.units, 3u);
+  auto error = [](const std::string& text) {
+    try {
+      NicConfig::from_yaml_text(text, "nic.yaml");
+    } catch (const std::runtime_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error("cores: {count: 0}"), "nic.yaml: cores.count: 0 is outside [1, 1024]");
+  EXPECT_EQ(error("corez: 3").rfind("nic.yaml: corez: unknown key", 0), 0u);
+  EXPECT_EQ(error("dispatch: {mode: random}"),
+            "nic.yaml: dispatch.mode: 'random' is not a mode (ordered, atomic)");
+  EXPECT_EQ(error("memory: {pkt: {bank_bytes: 48}}"),
+            "nic.yaml: memory.pkt.bank_bytes: must be a power of two");
+  EXPECT_NE(error("timing: {memory: {pkt: x}}").find("nic.yaml: timing"), std::string::npos);
+  EXPECT_EQ(error("cores: {model: rtl}"), "nic.yaml: cores.model: 'rtl' is not available (iss)");
+}
+
+TEST(NicConfig, TheShippedDefaultFileIsTheDefault) {
+  NicConfig f = NicConfig::from_yaml_file(NPU_SOURCE_DIR "/sim/nic/nic.yaml");
+  NicConfig d;
+  EXPECT_EQ(f.cores, d.cores);
+  EXPECT_EQ(f.threads, d.threads);
+  EXPECT_EQ(f.line_gbps, d.line_gbps);
+  EXPECT_EQ(f.buffer_frames, d.buffer_frames);
+  EXPECT_EQ(f.map_hash.units, d.map_hash.units);
+  EXPECT_EQ(f.pcie_gbps, d.pcie_gbps);
+  EXPECT_EQ(f.timing.clock_mhz, d.timing.clock_mhz);
+  EXPECT_EQ(f.timing.mem_latency, d.timing.mem_latency);
+}
+
+}  // namespace
