@@ -21,25 +21,47 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// clang -O2 -g -target bpf -mcpu=v3 -c src -o obj; throws with clang's status.
+// clang -O2 -g -target bpf -mcpu=v3 -c src -o obj. On failure, throws with
+// clang's first error line: the one line the user needs.
 void compile_c(const std::string& src, const std::string& obj) {
   std::vector<std::string> args = {
       NPU_BPF_CLANG, "-O2", "-g", "-target", "bpf", "-mcpu=v3", "-I" NPU_MULTIARCH_INCLUDE,
       "-c",          src,   "-o", obj};
+  int fd[2];
+  if (pipe(fd) != 0) throw std::runtime_error("pipe failed");
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
+    close(fd[0]);
+    dup2(fd[1], STDERR_FILENO);
     std::vector<char*> av;
     for (auto& a : args) av.push_back(a.data());
     av.push_back(nullptr);
     execv(av[0], av.data());
     _exit(127);
   }
+  close(fd[1]);
+  std::string err;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd[0], buf, sizeof buf)) > 0;) err.append(buf, size_t(n));
+  close(fd[0]);
   int status = 0;
   waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw std::runtime_error(fmt::format("{}: clang failed (status {})", src,
-                                         WIFEXITED(status) ? WEXITSTATUS(status) : -1));
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
+  std::string first;
+  for (size_t at = 0; at < err.size();) {
+    size_t end = err.find('\n', at);
+    std::string line = err.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    if (first.empty() || line.find("error:") != std::string::npos) {
+      first = line;
+      if (line.find("error:") != std::string::npos) break;
+    }
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  throw std::runtime_error(fmt::format(
+      "{} (clang failed{})", first.empty() ? src : first,
+      WIFEXITED(status) && WEXITSTATUS(status) == 127 ? ": cannot run " NPU_BPF_CLANG : ""));
 }
 
 }  // namespace
