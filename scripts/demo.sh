@@ -1,22 +1,22 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: install, build, then take a real XDP
-# program (examples/xdp/firewall.c), show what the front end finds in it, and
-# run a generated traffic mix through the reference interpreter; then
-# compile it for the NPU and show the listing.
+# program (examples/xdp/firewall.c), compile it to NPU microcode with its
+# listing, and run it on the cycle-level model of the NIC with a default
+# traffic mix (npu run): throughput, latency, utilisation, bottleneck.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 ./scripts/build.sh
-ex=build/examples/xdp/firewall.o
 out=build/demo
 mkdir -p "$out"
-./build/npu objdump "$ex" >"$out/objdump.txt"
-head -40 "$out/objdump.txt"
-echo "..."
-./build/npu gen --profile examples/xdp/firewall.traffic.json --count 10000 -o "$out/traffic.pcap"
-./build/npu interp "$ex" --pcap "$out/traffic.pcap" --maps examples/xdp/firewall.maps.json --out "$out"
-# The offload compiler: verify and compile the same object to NPU microcode,
-# with the listing (C line, BPF, NPU code) and what each pass did.
-./build/npu compile "$ex" -o "$out/firewall.npu" -S --listing "$out/firewall.s" --stats
+# The offload compiler: verify and compile to NPU microcode, with the listing
+# (C line, BPF, NPU code) and what each pass did.
+./build/npu compile build/examples/xdp/firewall.o -o "$out/firewall.npu" -S \
+  --listing "$out/firewall.s" --stats
 echo "listing: $out/firewall.s (first lines below)"
-sed -n 1,24p "$out/firewall.s"
+sed -n 1,16p "$out/firewall.s"
+echo "..."
+# The main job: C source to a simulated 100GbE card and back, with the
+# example's maps and traffic profile; outputs (pcaps, maps, stats, a Perfetto
+# trace) in build/demo/run.
+./build/npu run examples/xdp/firewall.c --out "$out/run" --trace "$out/run/trace.json"
