@@ -52,3 +52,8 @@ valgrind --tool=callgrind --toggle-collect='npucc::compile*' --callgrind-out-fil
 ir=$(grep -o 'refs: *[0-9,]*' "$cc_out/log" | tr -d ', ' | cut -d: -f2 | sort -n | tail -1)
 echo "compile $largest: $ir host instructions in npucc::compile (callgrind)"
 rm -rf "$cc_out"
+
+# The NIC model: every example on the default card at 64 bytes and line rate
+# (modelled Mpps, latency, bottleneck: deterministic), and the simulator's own
+# speed at 1, 16 and 48 cores (wall clock).
+python3 bench/nic_bench.py

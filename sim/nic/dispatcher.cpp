@@ -36,6 +36,7 @@ Dispatcher::Dispatcher(sc_core::sc_module_name name, const NicConfig& cfg, Packe
       log_(log),
       owner_(cfg.buffer_frames, -1),
       admit_ev_("admit_ev"),
+      ctrl_ev_("ctrl_ev"),
       busy_(cfg.order_domains, 0),
       held_(cfg.dispatch == DispatchMode::kAtomic ? cfg.order_domains : 0) {
   for (unsigned c = 0; c < cfg.cores; ++c) ports_.push_back(std::make_unique<Port>(*this, c));
@@ -44,6 +45,9 @@ Dispatcher::Dispatcher(sc_core::sc_module_name name, const NicConfig& cfg, Packe
     free_.push_back(NPU_PKT_BASE + uint64_t(i) * NPU_FRAME_SIZE);
   SC_METHOD(admit);
   sensitive << admit_ev_;
+  dont_initialize();
+  SC_METHOD(deliver_ctrl);
+  sensitive << ctrl_ev_;
   dont_initialize();
 }
 
@@ -172,13 +176,24 @@ void Dispatcher::push(unsigned core, uint32_t queue, uint64_t value, uint64_t cy
 }
 
 void Dispatcher::host_push(uint32_t queue, uint64_t value) {
-  if (queue == NPU_Q_CTRL)
-    ctrl_.push_back(value);
-  else if (queue == NPU_Q_RX)
+  if (queue == NPU_Q_CTRL) {
+    // A control message crosses PCIe first: half of the round trip.
+    const uint64_t delay = uint64_t(cfg_.ctrl_latency_ns) * 500;
+    ctrl_pending_.push_back({now_ps() + delay, value});
+    ctrl_ev_.notify(sc_core::sc_time(double(delay), sc_core::SC_PS));
+  } else if (queue == NPU_Q_RX) {
     rx_.push_back(value);
-  else
-    return;
-  wake_one();
+    wake_one();
+  }
+}
+
+void Dispatcher::deliver_ctrl() {
+  const uint64_t now = now_ps();
+  while (!ctrl_pending_.empty() && ctrl_pending_.front().first <= now) {
+    ctrl_.push_back(ctrl_pending_.front().second);
+    ctrl_pending_.pop_front();
+    wake_one();
+  }
 }
 
 bool Dispatcher::host_pop(uint32_t mask, uint64_t* value) {
@@ -195,7 +210,7 @@ bool Dispatcher::host_pop(uint32_t mask, uint64_t* value) {
 }
 
 bool Dispatcher::idle() const {
-  return pending_.empty() && rx_.empty() && ctrl_.empty();
+  return pending_.empty() && rx_.empty() && ctrl_.empty() && ctrl_pending_.empty();
 }
 
 }  // namespace npu::nic

@@ -77,7 +77,8 @@ class Dispatcher : public sc_core::sc_module {
   bool pop(unsigned core, uint32_t mask, uint64_t* value, uint64_t cycle);
   bool ready(uint32_t mask) const;
   void push(unsigned core, uint32_t queue, uint64_t value, uint64_t cycle);
-  void admit();  // moves pending frames whose time has come into the RX queue
+  void admit();         // moves pending frames whose time has come into the RX queue
+  void deliver_ctrl();  // control messages that have crossed PCIe into the CTRL queue
   void to_rx(const Pending& p);
   void wake_one();
   uint64_t now_ps() const;
@@ -93,6 +94,8 @@ class Dispatcher : public sc_core::sc_module {
   std::vector<int64_t> owner_;  // packet index per frame slot, -1 = host's
   std::priority_queue<Pending, std::vector<Pending>, std::greater<>> pending_;
   sc_core::sc_event_queue admit_ev_;
+  sc_core::sc_event_queue ctrl_ev_;
+  std::deque<std::pair<uint64_t, uint64_t>> ctrl_pending_;  // (ready_ps, entry)
   std::deque<uint64_t> rx_, ctrl_, reply_, tx_host_;
   // Atomic mode: frames in flight per domain and those held behind them.
   std::vector<uint8_t> busy_;

@@ -28,7 +28,7 @@ EngineBlock::EngineBlock(sc_core::sc_module_name name, const NicConfig& cfg, iss
                                &cfg.atomic,   &cfg.csum,      &cfg.hash};
   for (size_t i = 0; i < size_t(Pool::kNone); ++i) {
     pools_[i].cfg = *c[i];
-    pools_[i].free_at.assign(c[i]->units, 0);
+    pools_[i].units.emplace_back(c[i]->units);
   }
 }
 
@@ -69,9 +69,7 @@ Pool EngineBlock::pool_of(const iss::Command& cmd) {
 
 uint64_t EngineBlock::queue(Pool p, uint64_t cycle, uint64_t* start) {
   UnitPool& u = pools_[size_t(p)];
-  auto unit = std::min_element(u.free_at.begin(), u.free_at.end());
-  *start = std::max(cycle, *unit);
-  *unit = *start + u.cfg.occupancy;
+  *start = u.units[0].reserve(cycle, u.cfg.occupancy);
   uint64_t wait = *start - cycle;
   // Commands ahead of this one: every unit is busy for `wait` more cycles.
   uint64_t depth = (wait * u.cfg.units + u.cfg.occupancy - 1) / u.cfg.occupancy;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "sim/iss/engines.h"
+#include "sim/nic/calendar.h"
 #include "sim/nic/config.h"
 #include "sim/nic/memory.h"
 
@@ -65,7 +66,7 @@ class EngineBlock : public sc_core::sc_module {
  private:
   struct UnitPool {
     UnitPoolConfig cfg;
-    std::vector<uint64_t> free_at;
+    std::vector<Calendar> units;  // one, of cfg.units servers (absent for kNone)
     PoolStats stats;
   };
   void b_transport(int id, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);

@@ -6,7 +6,7 @@
 namespace npu::nic {
 
 BankTimer::BankTimer(const SharedMemoryConfig& cfg, uint32_t latency)
-    : cfg_(cfg), latency_(latency), free_at_(cfg.banks, 0) {}
+    : cfg_(cfg), latency_(latency), banks_(cfg.banks, Calendar(1)) {}
 
 uint64_t BankTimer::bank(uint64_t addr) const {
   // Lines interleave over the banks, with higher address bits folded in as
@@ -17,32 +17,29 @@ uint64_t BankTimer::bank(uint64_t addr) const {
 }
 
 uint64_t BankTimer::transfer(uint64_t addr, uint64_t size, uint64_t cycle) {
-  // A transfer that crosses banks uses each in turn; the first bank decides
-  // the wait, as a burst holds the request's place in line.
-  // A burst occupies each bank it crosses for its share of the bytes; the
-  // first bank decides the wait, as a burst holds its place in line.
-  uint64_t occupy = std::max<uint64_t>(1, (size + cfg_.bytes_per_cycle - 1) / cfg_.bytes_per_cycle);
-  uint64_t start = std::max(cycle, free_at_[bank(addr)]);
-  uint64_t wait = start - cycle;
-  uint64_t lines = std::max<uint64_t>(1, (size + cfg_.bank_bytes - 1) / cfg_.bank_bytes);
-  uint64_t per_line = std::max<uint64_t>(1, occupy / lines);
-  for (uint64_t i = 0; i < lines; ++i) {
-    uint64_t& f = free_at_[bank(addr + i * cfg_.bank_bytes)];
-    f = std::max(f, start) + per_line;
+  // A burst moves line by line, each line in its own bank after the previous
+  // one: it is done when the last line is.
+  uint64_t done = cycle, wait = 0, occupy = 0;
+  for (uint64_t off = 0; off < std::max<uint64_t>(size, 1); off += cfg_.bank_bytes) {
+    uint64_t n = std::min<uint64_t>(cfg_.bank_bytes, size - std::min(size, off));
+    uint32_t busy =
+        uint32_t(std::max<uint64_t>(1, (n + cfg_.bytes_per_cycle - 1) / cfg_.bytes_per_cycle));
+    uint64_t start = banks_[bank(addr + off)].reserve(done, busy);
+    wait += start - done;
+    done = start + busy;
+    occupy += busy;
   }
   stats_.accesses++;
   stats_.bytes += size;
   stats_.busy_cycles += occupy;
   stats_.wait_cycles += wait;
   stats_.max_wait = std::max(stats_.max_wait, wait);
-  return wait + occupy;
+  return done - cycle;
 }
 
 uint32_t BankTimer::access(unsigned, uint64_t addr, unsigned size, bool, uint64_t cycle) {
-  uint64_t& free_at = free_at_[bank(addr)];
   uint64_t occupy = std::max<uint64_t>(1, (size + cfg_.bytes_per_cycle - 1) / cfg_.bytes_per_cycle);
-  uint64_t start = std::max(cycle, free_at);
-  free_at = start + occupy;
+  uint64_t start = banks_[bank(addr)].reserve(cycle, uint32_t(occupy));
   uint64_t wait = start - cycle;
   stats_.accesses++;
   stats_.bytes += size;

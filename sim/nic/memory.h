@@ -6,6 +6,7 @@
 #pragma once
 
 #include "sim/iss/ports.h"
+#include "sim/nic/calendar.h"
 #include "sim/nic/config.h"
 
 #include <systemc>
@@ -52,7 +53,7 @@ class BankTimer : public iss::MemoryTimer {
 
   SharedMemoryConfig cfg_;
   uint32_t latency_;
-  std::vector<uint64_t> free_at_;  // per bank
+  std::vector<Calendar> banks_;
   MemoryStats stats_;
 };
 
@@ -65,6 +66,7 @@ class SharedMemory : public sc_core::sc_module, public BankTimer {
                const SharedMemoryConfig& cfg, uint32_t latency, sc_core::sc_time period);
 
   uint64_t base() const { return base_; }
+  iss::Region region() const { return region_; }
   uint64_t size() const { return bytes_.size(); }
   uint8_t* data() { return bytes_.data(); }
   bool contains(uint64_t addr, uint64_t n) const {

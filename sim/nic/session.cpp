@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -117,6 +118,8 @@ SimOutcome simulate(const Image& program, const std::string& name, const SimSetu
     bytes.push_back(p.data);
     start_ps.push_back(s.use_timestamps ? (p.ts_ns - std::min(p.ts_ns, t0_ns)) * 1000 : 0);
   }
+  const auto host0 = std::chrono::steady_clock::now();
+  const uint64_t cycle0 = nic.cycle();
   nic.offer(bytes, start_ps);
   Progress bar(s.packets.size(), name, stderr);
   bar.set_enabled(s.progress && bar.enabled());
@@ -135,11 +138,19 @@ SimOutcome simulate(const Image& program, const std::string& name, const SimSetu
     }
   }
   bar.finish();
+  const double host_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - host0).count();
+  const uint64_t cycles = nic.cycle() - cycle0;
   if (finished != s.packets.size())
     throw std::runtime_error(fmt::format("{}: {} of {} packets never left the card", name,
                                          s.packets.size() - finished, s.packets.size()));
 
   o.stats = make_stats(nic, name);
+  // The simulator's own speed (host time varies from run to run).
+  o.stats["simulator"] = {
+      {"host_seconds", host_s},
+      {"packets_per_second", host_s > 0 ? double(s.packets.size()) / host_s : 0},
+      {"cycles_per_second", host_s > 0 ? double(cycles) / host_s : 0}};
   o.report = format_report(o.stats);
   o.maps = dev.dump_maps_json();
   if (out) {

@@ -6,6 +6,7 @@
 #include "compiler/backend/compile.h"
 #include "compiler/bpf/program.h"
 #include "driver/device.h"
+#include "sim/nic/calendar.h"
 #include "sim/nic/session.h"
 #include "sim/traffic/packet_build.h"
 #include "sim/traffic/traffic_spec.h"
@@ -243,8 +244,8 @@ TEST(NicModel, EachFlowLeavesInItsOrderThoughThreadsFinishOutOfOrder) {
     last[flow] = i;
   }
   EXPECT_GT(checked, 2900u);
-  EXPECT_GT(out_of_order, 100u) << "threads never finished a flow out of order: nothing tested";
-  EXPECT_GT(r.stats["queues"]["reordered"].get<uint64_t>(), 100u);
+  EXPECT_GT(out_of_order, 20u) << "threads never finished a flow out of order: nothing tested";
+  EXPECT_GT(r.stats["queues"]["reordered"].get<uint64_t>(), 20u);
 }
 
 TEST(NicModel, AtomicDispatchRunsOneFlowAtATime) {
@@ -266,6 +267,45 @@ TEST(NicModel, AtomicDispatchRunsOneFlowAtATime) {
     }
     last[flow] = v;
   }
+}
+
+TEST(NicModel, FiguresHardlyDependOnTheQuantum) {
+  // Cores run a quantum apart; contended engines and banks must still serve
+  // requests by issue time, not by the order cores happened to run in.
+  npu::Image img = compile("lookups");
+  std::vector<traffic::Packet> packets = line_rate("size=64,packets=8000");
+  NicConfig cfg;
+  cfg.cores = 6;
+  cfg.map_hash = {2, 20, 256};
+  std::vector<SimRun> runs;
+  for (uint32_t q : {4u, 64u}) {
+    cfg.quantum_cycles = q;
+    runs.push_back(simulate(img, cfg, packets));
+  }
+  EXPECT_NEAR(mpps(runs[1]), mpps(runs[0]), 0.03 * mpps(runs[0]));
+  double c0 = runs[0].stats["cores"]["cycles_per_packet"].get<double>();
+  double c1 = runs[1].stats["cores"]["cycles_per_packet"].get<double>();
+  EXPECT_NEAR(c1, c0, 0.05 * c0);
+}
+
+TEST(Calendar, ServesRequestsByIssueTimeWhateverTheirOrder) {
+  npu::nic::Calendar one(1);
+  EXPECT_EQ(one.reserve(100, 10), 100u);
+  EXPECT_EQ(one.reserve(50, 10), 50u);  // earlier, booked later: not behind 100
+  EXPECT_EQ(one.reserve(55, 10), 60u);
+  EXPECT_EQ(one.reserve(95, 10), 110u);  // 95..104 would overlap 100..109
+  EXPECT_EQ(one.reserve(70, 30), 70u);   // exactly fills the gap 70..99
+  EXPECT_EQ(one.reserve(0, 1), 0u);
+  npu::nic::Calendar two(2);
+  EXPECT_EQ(two.reserve(0, 5), 0u);
+  EXPECT_EQ(two.reserve(0, 5), 0u);
+  EXPECT_EQ(two.reserve(0, 5), 5u);
+  EXPECT_EQ(two.reserve(3, 1), 5u);
+  // Beyond the horizon, old requests are served at the oldest remembered cycle.
+  npu::nic::Calendar small(1, 4);
+  EXPECT_EQ(small.reserve(1000, 2), 1000u);
+  EXPECT_GE(small.reserve(0, 1), 1000u - 16);
+  EXPECT_THROW(npu::nic::Calendar(0), std::invalid_argument);
 }
 
 TEST(NicConfig, DefaultsAndErrorsNameTheKey) {
