@@ -203,7 +203,7 @@ void Nic::receive(uint64_t index, uint64_t in_ps) {
   uint64_t frame;
   const size_t max_len = NPU_FRAME_SIZE - NPU_HEADROOM - NPU_TAILROOM;
   if (p.size() > max_len || !dispatcher_->alloc(in_ps, index, &frame)) {
-    r.fate = Fate::kNoBuffer;
+    r.fate = p.size() > max_len ? Fate::kTooLong : Fate::kNoBuffer;
     r.done_ps = in_ps;
     if (on_output) on_output(index, r.fate, nullptr, 0);
     return;

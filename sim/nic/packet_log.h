@@ -15,6 +15,7 @@ enum class Fate : uint8_t {
   kRedirect,      // left through the redirect port (XDP_REDIRECT)
   kDropped,       // the program's verdict: XDP_DROP, XDP_ABORTED, a fault, no program
   kNoBuffer,      // dropped on receive: no free frame in the packet buffer
+  kTooLong,       // dropped on receive: longer than a frame's data room (jumbo)
   kTxFull,        // dropped: the transmit FIFO was full
   kHostFull,      // dropped: the host DMA queue was full
   kRedirectFull,  // dropped: the redirect FIFO was full
@@ -23,8 +24,8 @@ enum class Fate : uint8_t {
 const char* fate_name(Fate f);
 // Dropped for lack of a resource, not by the program.
 inline bool resource_drop(Fate f) {
-  return f == Fate::kNoBuffer || f == Fate::kTxFull || f == Fate::kHostFull ||
-         f == Fate::kRedirectFull;
+  return f == Fate::kNoBuffer || f == Fate::kTooLong || f == Fate::kTxFull ||
+         f == Fate::kHostFull || f == Fate::kRedirectFull;
 }
 
 struct PacketRecord {

@@ -17,9 +17,9 @@ double ratio(double a, double b) {
 }  // namespace
 
 const char* fate_name(Fate f) {
-  static const char* const kNames[] = {"pending",  "tx",        "host",
-                                       "redirect", "dropped",   "no_buffer",
-                                       "tx_full",  "host_full", "redirect_full"};
+  static const char* const kNames[] = {"pending",   "tx",           "host",     "redirect",
+                                       "dropped",   "no_buffer",    "too_long", "tx_full",
+                                       "host_full", "redirect_full"};
   return kNames[size_t(f)];
 }
 
@@ -89,6 +89,7 @@ nlohmann::json make_stats(Nic& nic, const std::string& program) {
   j["packets"] = fate_j;
   j["packets"]["pending"] = fates[size_t(Fate::kPending)];
   json drops = {{"no_buffer", fates[size_t(Fate::kNoBuffer)]},
+                {"too_long", fates[size_t(Fate::kTooLong)]},
                 {"tx_full", fates[size_t(Fate::kTxFull)]},
                 {"host_full", fates[size_t(Fate::kHostFull)]},
                 {"redirect_full", fates[size_t(Fate::kRedirectFull)]},
@@ -209,8 +210,9 @@ nlohmann::json make_stats(Nic& nic, const std::string& program) {
   j["utilisation"] = uj;
 
   // Line rate: every offered frame acted on, at the rate it came.
-  uint64_t resource_drops = fates[size_t(Fate::kNoBuffer)] + fates[size_t(Fate::kTxFull)] +
-                            fates[size_t(Fate::kHostFull)] + fates[size_t(Fate::kRedirectFull)];
+  uint64_t resource_drops = 0;
+  for (size_t f = 0; f < fates.size(); ++f)
+    if (resource_drop(Fate(f))) resource_drops += fates[f];
   bool kept_up = resource_drops == 0 && fates[size_t(Fate::kPending)] == 0 &&
                  achieved_pps >= 0.99 * offered_pps;
   j["kept_up"] = kept_up;
@@ -258,12 +260,11 @@ std::string format_report(const nlohmann::json& j) {
                    p["tx"].get<uint64_t>(), p["host"].get<uint64_t>(),
                    p["redirect"].get<uint64_t>(), p["dropped"].get<uint64_t>());
   const auto& d = j["drops"];
-  uint64_t rd = d["no_buffer"].get<uint64_t>() + d["tx_full"].get<uint64_t>() +
-                d["host_full"].get<uint64_t>() + d["redirect_full"].get<uint64_t>();
-  if (rd)
-    s += fmt::format("  NIC drops no buffer {}, tx full {}, host queue full {}, redirect full {}\n",
-                     d["no_buffer"].get<uint64_t>(), d["tx_full"].get<uint64_t>(),
-                     d["host_full"].get<uint64_t>(), d["redirect_full"].get<uint64_t>());
+  std::string nic_drops;
+  for (const char* k : {"no_buffer", "too_long", "tx_full", "host_full", "redirect_full"})
+    if (uint64_t n = d[k].get<uint64_t>())
+      nic_drops += fmt::format("{}{} {}", nic_drops.empty() ? "" : ", ", k, n);
+  if (!nic_drops.empty()) s += "  NIC drops " + nic_drops + "\n";
   const auto& k = j["cores"];
   std::string stalls;
   for (auto& [name, share] : k["stall_share"].items())

@@ -107,6 +107,20 @@ TEST(NicModel, DropAllReachesLineRateAt64Bytes) {
   EXPECT_FALSE(r.stats.contains("bottleneck"));
 }
 
+TEST(NicModel, JumboFramesAreDroppedOnReceiveAndCounted) {
+  // A frame's data room is 3520 bytes (4096 less descriptor, head- and tailroom).
+  std::vector<traffic::Packet> packets = line_rate("size=1518,packets=50");
+  std::vector<traffic::Packet> jumbo = line_rate("size=9018,packets=10");
+  packets.insert(packets.end(), jumbo.begin(), jumbo.end());
+  for (size_t i = 0; i < packets.size(); ++i) packets[i].ts_ns = i * 1000;
+  NicConfig cfg;
+  cfg.cores = 2;
+  SimRun r = simulate(compile("drop_all"), cfg, packets);
+  EXPECT_EQ(r.stats["drops"]["too_long"].get<uint64_t>(), 10u);
+  EXPECT_EQ(r.stats["packets"]["dropped"].get<uint64_t>(), 50u);
+  EXPECT_FALSE(r.stats["kept_up"].get<bool>());
+}
+
 TEST(NicModel, OneThreadGivesClockOverCycles) {
   npu::Image img = compile("spin");
   std::vector<traffic::Packet> packets = spin_packets(3000, 1, 40);
