@@ -81,7 +81,7 @@
 #define NPU_MAX_MAPS 64
 #define NPU_CLS_CTRL_BUFS 0x1000 /* control message buffers, NPU_CTRL_BUF_SIZE each */
 #define NPU_CTRL_BUF_SIZE 0x7000 /* 28 KiB: percpu values of one copy per hardware thread fit */
-#define NPU_CLS_FW_DATA 0x10000 /* where the firmware's own .data is placed */
+#define NPU_CLS_FW_DATA 0x10000  /* where the firmware's own .data is placed */
 
 /* ---- map definitions (malloc's operand, and the firmware's table) ---- */
 #define NPU_MAPDEF_TYPE 0       /* u32 BPF_MAP_TYPE_* */
@@ -265,7 +265,8 @@ static_assert(offsetof(npu_image_map, init_off) == 32, "image map record layout"
 static_assert(sizeof(npu_image_reloc) == NPU_IMAGE_RELOC_SIZE, "image relocation size");
 static_assert(offsetof(npu_image_reloc, addend) == 16, "image relocation layout");
 static_assert(NPU_PROG_TEXT_BASE < NPU_CODE_STORE_SIZE, "programs need room in the code store");
-static_assert(NPU_CLS_CTRL_BUFS + 2 * NPU_CTRL_BUF_SIZE <= NPU_CLS_FW_DATA, "two control buffers below the firmware data");
+static_assert(NPU_CLS_CTRL_BUFS + 2 * NPU_CTRL_BUF_SIZE <= NPU_CLS_FW_DATA,
+              "two control buffers below the firmware data");
 static_assert(NPU_FEAT_KNOWN == (NPU_FEAT_TAIL_CALL | NPU_FEAT_ADJUST_HEAD | NPU_FEAT_ADJUST_META |
                                  NPU_FEAT_ADJUST_TAIL | NPU_FEAT_REDIRECT | NPU_FEAT_CSUM_DIFF |
                                  NPU_FEAT_MAPS | NPU_FEAT_ATOMICS | NPU_FEAT_CSUM | NPU_FEAT_HASH |

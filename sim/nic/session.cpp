@@ -81,7 +81,8 @@ SimOutcome simulate(const Image& program, const std::string& name, const SimSetu
     ++finished;
     const PacketRecord& r = nic.log()[i];
     if (s.keep_outputs)
-      o.results[i] = {f, r.status, std::vector<uint8_t>(p, p + n), r.done_ps, r.end_cycle};
+      o.results[i] = {f,         r.status,   r.target, std::vector<uint8_t>(p, p + n),
+                      r.done_ps, r.end_cycle};
     uint64_t ts = (r.done_ps - nic.window_start_ps()) / 1000 + t0_ns;
     traffic::PcapWriter* w = f == Fate::kTx         ? tx.get()
                              : f == Fate::kHost     ? host.get()

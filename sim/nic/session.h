@@ -41,6 +41,7 @@ struct SimSetup {
 struct PacketResult {
   Fate fate = Fate::kPending;
   uint32_t status = 0;         // the descriptor's verdict word
+  uint32_t target = 0;         // XDP_REDIRECT: the target the firmware recorded
   std::vector<uint8_t> bytes;  // data..data_end at the verdict (empty for NIC drops)
   uint64_t done_ps = 0;        // left the card (PacketRecord::done_ps)
   uint64_t verdict_cycle = 0;  // when its thread gave the verdict
