@@ -4,6 +4,8 @@
 #include "sim/nic/engine_block.h"
 #include "sim/nic/memory.h"
 
+#include <algorithm>
+
 namespace npu::nic {
 
 CoreModule::CoreModule(sc_core::sc_module_name name, unsigned id, const NicConfig& cfg,
@@ -31,8 +33,28 @@ void CoreModule::run() {
     if (core_.run(now + quantum) == iss::Core::Stop::kIdle && core_.cycle() <= now + quantum) {
       // Every thread waits for a queue entry (or has stopped): sleep until
       // the dispatcher or the host has one, at that time.
-      sleeping_ = true;
+      sleeping_ = idle_ = true;
       sc_core::wait(wake_);
+      sleeping_ = idle_ = false;
+      continue;
+    }
+    // Every runnable thread waits for a result beyond this quantum: nothing
+    // issues before the first of them is due, unless a queue entry wakes a
+    // sleeping thread first. Skipping there saves the quanta in between.
+    uint64_t next = UINT64_MAX;
+    bool waiter = false;  // a thread that would take a queue entry
+    for (unsigned t = 0; t < core_.nthreads(); ++t) {
+      const iss::Thread& th = core_.thread(t);
+      if (th.state == iss::ThreadState::kReady) next = std::min(next, th.wake);
+      waiter |= th.state == iss::ThreadState::kQueue;
+    }
+    if (next != UINT64_MAX && next > core_.cycle()) {
+      // Only a core with a waiting thread offers itself to the dispatcher.
+      sleeping_ = waiter;
+      if (waiter)
+        sc_core::wait(period_ * double(next - now), wake_);
+      else
+        sc_core::wait(period_ * double(next - now));
       sleeping_ = false;
       continue;
     }

@@ -33,7 +33,10 @@ class CoreModule : public sc_core::sc_module, public iss::MemoryPort, public iss
   std::vector<uint8_t>& local_memory() { return lm_; }
   // Wakes the core if it sleeps (an entry arrived for its threads).
   void wake() { wake_.notify(sc_core::SC_ZERO_TIME); }
+  // Waiting on its event with a thread that would take a queue entry; idle:
+  // with nothing else to do either.
   bool sleeping() const { return sleeping_; }
+  bool idle() const { return idle_; }
   // Cycles the core spent asleep on the event (all threads waiting for work).
   uint64_t cycle_now() const;
 
@@ -49,7 +52,7 @@ class CoreModule : public sc_core::sc_module, public iss::MemoryPort, public iss
   iss::Core core_;
   sc_core::sc_time period_;
   sc_core::sc_event wake_;
-  bool sleeping_ = false;
+  bool sleeping_ = false, idle_ = false;
   tlm::tlm_generic_payload cmd_trans_;
 };
 

@@ -119,16 +119,18 @@ void Dispatcher::finished(uint32_t domain) {
 }
 
 void Dispatcher::wake_one() {
-  // Round robin over sleeping cores; busy cores find the entry at their next quantum.
+  // Round robin over idle cores first, then over cores whose other threads
+  // wait for results; running cores find the entry at their next quantum.
   const unsigned n = unsigned(cores_.size());
-  for (unsigned k = 0; k < n; ++k) {
-    unsigned c = (next_wake_ + k) % n;
-    if (cores_[c]->sleeping()) {
-      cores_[c]->wake();
-      next_wake_ = c + 1;
-      return;
+  for (bool idle : {true, false})
+    for (unsigned k = 0; k < n; ++k) {
+      unsigned c = (next_wake_ + k) % n;
+      if (cores_[c]->sleeping() && (!idle || cores_[c]->idle())) {
+        cores_[c]->wake();
+        next_wake_ = c + 1;
+        return;
+      }
     }
-  }
 }
 
 bool Dispatcher::ready(uint32_t mask) const {

@@ -712,9 +712,9 @@ TEST_F(DeviceTest, BadImagesAreRefusedAndTheDeviceGoesOn) {
          }
        },
        "bad.npu: 67 maps, the device holds at most 63"},
-      {"value too big for a control message", [](Image& i) { i.maps[kFlows].value_size = 5000; },
-       "bad.npu: map 'flows': a 4-byte key and 5000-byte value do not fit a control message "
-       "(4096 bytes)"},
+      {"value too big for a control message", [](Image& i) { i.maps[kFlows].value_size = 30000; },
+       "bad.npu: map 'flows': a 4-byte key and 30000-byte value do not fit a control message "
+       "(28672 bytes)"},
       {"global data in a hash", [](Image& i) { i.maps[kData].type = BPF_MAP_TYPE_HASH; },
        "bad.npu: map 3 '.data': global data needs a one-entry array with 4-byte keys"},
       {"entry outside the code", [](Image& i) { i.programs[1].entry = 7; },

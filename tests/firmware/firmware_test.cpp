@@ -739,7 +739,8 @@ TEST_F(ControlTest, AllocAndFree) {
     EXPECT_EQ(r.err, -EINVAL) << "type " << d.type << " key " << d.key_size;
   }
   // A value too big for an update message to fit a control buffer.
-  CmsgReply r = ctrl(npu::driver::cmsg_map_alloc(seq_++, {BPF_MAP_TYPE_ARRAY, 4, 8000, 2, 0, 0}));
+  CmsgReply r = ctrl(npu::driver::cmsg_map_alloc(
+      seq_++, {BPF_MAP_TYPE_ARRAY, 4, NPU_CTRL_BUF_SIZE - NPU_CMSG_KEY, 2, 0, 0}));
   EXPECT_EQ(r.err, -E2BIG);
   // More memory than the device gives one map (4 GiB of values): refused, not allocated.
   r = ctrl(npu::driver::cmsg_map_alloc(seq_++, {BPF_MAP_TYPE_HASH, 4, 4096, 1u << 20, 0, 0}));
