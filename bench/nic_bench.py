@@ -18,8 +18,8 @@ EXAMPLES = ["parser", "firewall", "lb", "router", "vlan", "icmp_echo", "ratelimi
 TRAFFIC = "size=64,flows=1024,rate=line,packets=20000"
 
 
-def sim(image, example, *extra):
-    args = [NPU, "sim", image, "--traffic", TRAFFIC, "--json", "--no-progress",
+def sim(image, example, *extra, traffic=TRAFFIC):
+    args = [NPU, "sim", image, "--traffic", traffic, "--json", "--no-progress",
             "--maps", os.path.join(ROOT, "examples/xdp", example + ".maps.json"),
             "--profile", os.path.join(ROOT, "examples/xdp", example + ".traffic.json"), *extra]
     return json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
@@ -48,18 +48,22 @@ def main():
                   f"{j['cores']['cycles_per_packet']:.0f} | "
                   f"{j.get('bottleneck', 'none (line rate)' if j['line_rate'] else 'none')} |")
         print()
-        print("Simulator speed, firewall, same traffic, 8 threads per core (median of 3 runs)")
+        print("Simulator speed: firewall, 64-byte frames offered at 95% of what each card "
+              "sustains (so every packet is simulated through the program), 8 threads per core, "
+              "median of 3 runs")
         print()
-        print("| cores | simulated packets per host second | simulated cycles per host second "
-              "| achieved Mpps |")
+        print("| cores | offered Mpps | simulated packets per host second | simulated cycles per "
+              "host second |")
         print("|---:|---:|---:|---:|")
         for cores in [1, 16, 48]:
-            runs = [sim(images["firewall"], "firewall", "--cores", str(cores))
+            cap = sim(images["firewall"], "firewall", "--cores", str(cores))["achieved"]["mpps"]
+            rate = f"{0.95 * cap:.2f}Mpps"
+            traffic = f"size=64,flows=1024,rate={rate},packets=20000"
+            runs = [sim(images["firewall"], "firewall", "--cores", str(cores), traffic=traffic)
                     for _ in range(1 if quick else 3)]
             pps = statistics.median(r["simulator"]["packets_per_second"] for r in runs)
             cps = statistics.median(r["simulator"]["cycles_per_second"] for r in runs)
-            print(f"| {cores} | {pps:,.0f} | {cps:,.0f} | {runs[0]['achieved']['mpps']:.2f} |")
-
+            print(f"| {cores} | {0.95 * cap:.2f} | {pps:,.0f} | {cps:,.0f} |")
 
 if __name__ == "__main__":
     main()
