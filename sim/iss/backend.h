@@ -9,6 +9,7 @@
 #include "sim/iss/engines.h"
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace npu::iss {
@@ -37,8 +38,12 @@ class Backend {
 
   // Host access to device memory. Local memory addresses reach core `core`'s
   // (the others are device-wide); std::out_of_range where no memory is.
-  virtual void write(uint64_t addr, const void* p, size_t n, unsigned core = 0) = 0;
-  virtual void read(uint64_t addr, void* p, size_t n, unsigned core = 0) = 0;
+  void write(uint64_t addr, const void* p, size_t n, unsigned core = 0) {
+    if (n) std::memcpy(host_bytes(addr, n, core, "write"), p, n);
+  }
+  void read(uint64_t addr, void* p, size_t n, unsigned core = 0) {
+    if (n) std::memcpy(p, host_bytes(addr, n, core, "read"), n);
+  }
   std::vector<uint8_t> read(uint64_t addr, size_t n) {
     std::vector<uint8_t> v(n);
     read(addr, v.data(), n);
@@ -58,6 +63,15 @@ class Backend {
   virtual unsigned ncores() const = 0;
   virtual Core& core(unsigned i) = 0;
   virtual Engines& engines() = 0;
+
+ protected:
+  // The region holding addr as core `core` sees it (MemoryPort::dmi of the hardware).
+  virtual bool host_dmi(unsigned core, uint64_t addr, Dmi* out) = 0;
+
+ private:
+  // Host bytes of [addr, addr + n) as core sees them; throws std::out_of_range
+  // "device <what> of N bytes at 0x...: no memory there".
+  uint8_t* host_bytes(uint64_t addr, size_t n, unsigned core, const char* what);
 };
 
 }  // namespace npu::iss

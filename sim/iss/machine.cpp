@@ -118,22 +118,6 @@ Machine::Stop Machine::run(uint64_t max_cycles) {
   return Stop::kLimit;
 }
 
-uint8_t* Machine::host(uint64_t addr, size_t n, unsigned core, const char* what) {
-  Dmi m;
-  if (core >= cores_.size() || !dmi(core, addr, &m) || addr + n > m.hi || addr + n < addr)
-    throw std::out_of_range(
-        fmt::format("device {} of {} bytes at 0x{:x}: no memory there", what, n, addr));
-  return m.host + (addr - m.lo);
-}
-
-void Machine::write(uint64_t addr, const void* p, size_t n, unsigned core) {
-  if (n) std::memcpy(host(addr, n, core, "write"), p, n);
-}
-
-void Machine::read(uint64_t addr, void* p, size_t n, unsigned core) {
-  if (n) std::memcpy(p, host(addr, n, core, "read"), n);
-}
-
 void Machine::set_tracer(Tracer* t) {
   for (auto& c : cores_) c->set_tracer(t);
 }

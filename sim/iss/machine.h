@@ -58,9 +58,6 @@ class Machine : public MemoryPort, public Backend {
   void boot() { boot(0); }
   Stop run(uint64_t max_cycles) override;
   uint64_t cycle() const override { return now_; }
-  void write(uint64_t addr, const void* p, size_t n, unsigned core = 0) override;
-  void read(uint64_t addr, void* p, size_t n, unsigned core = 0) override;
-  using Backend::read;
   void host_push(uint32_t queue, uint64_t value) override { queues_.push(queue, value, now_); }
   bool host_pop(uint32_t mask, uint64_t* value) override { return queues_.pop(mask, value); }
   unsigned ncores() const override { return unsigned(cores_.size()); }
@@ -74,8 +71,7 @@ class Machine : public MemoryPort, public Backend {
   bool dmi(unsigned core, uint64_t addr, Dmi* out) override;
 
  private:
-  // Host bytes for [addr, addr + n) as core sees them; throws std::out_of_range.
-  uint8_t* host(uint64_t addr, size_t n, unsigned core, const char* what);
+  bool host_dmi(unsigned core, uint64_t addr, Dmi* out) override { return dmi(core, addr, out); }
 
   MachineConfig cfg_;
   uint64_t lm_size_;

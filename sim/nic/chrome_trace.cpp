@@ -349,21 +349,19 @@ void ChromeTrace::counter(uint32_t pid, std::string_view name, uint64_t ts_ns,
 
 void ChromeTrace::async_begin(uint32_t pid, std::string_view name, std::string_view category,
                               uint64_t id, uint64_t ts_ns, TraceArgs args) {
-  if (!admit(pid, ts_ns)) return;
-  begin_event('b', pid);
-  buf_ += ",\"ts\":";
-  append_trace_us(buf_, ts_ns);
-  append_name_cat(buf_, name, category);
-  buf_ += ",\"id\":";
-  append_id(buf_, id);
-  append_args(buf_, args);
-  end_event();
+  async_event('b', pid, name, category, id, ts_ns, args);
 }
 
 void ChromeTrace::async_end(uint32_t pid, std::string_view name, std::string_view category,
                             uint64_t id, uint64_t ts_ns, TraceArgs args) {
+  async_event('e', pid, name, category, id, ts_ns, args);
+}
+
+void ChromeTrace::async_event(char ph, uint32_t pid, std::string_view name,
+                              std::string_view category, uint64_t id, uint64_t ts_ns,
+                              TraceArgs args) {
   if (!admit(pid, ts_ns)) return;
-  begin_event('e', pid);
+  begin_event(ph, pid);
   buf_ += ",\"ts\":";
   append_trace_us(buf_, ts_ns);
   append_name_cat(buf_, name, category);

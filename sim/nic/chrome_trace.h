@@ -171,6 +171,9 @@ class ChromeTrace {
 
  private:
   bool admit(uint32_t pid, uint64_t ts_ns);  // counts against max_events
+  // "b" or "e": the two ends of an async slice.
+  void async_event(char ph, uint32_t pid, std::string_view name, std::string_view category,
+                   uint64_t id, uint64_t ts_ns, TraceArgs args);
   void begin_event(char ph, uint32_t pid);
   void end_event();
   void flush_buffer();

@@ -106,22 +106,6 @@ bool Nic::dmi(unsigned core, uint64_t addr, iss::Dmi* out) {
   return engines_->engines().map_dmi(addr, out);
 }
 
-uint8_t* Nic::host(uint64_t addr, size_t n, unsigned core, const char* what) {
-  iss::Dmi d;
-  if (core >= cores_.size() || !dmi(core, addr, &d) || addr + n > d.hi || addr + n < addr)
-    throw std::out_of_range(
-        fmt::format("device {} of {} bytes at 0x{:x}: no memory there", what, n, addr));
-  return d.host + (addr - d.lo);
-}
-
-void Nic::write(uint64_t addr, const void* p, size_t n, unsigned core) {
-  if (n) std::memcpy(host(addr, n, core, "write"), p, n);
-}
-
-void Nic::read(uint64_t addr, void* p, size_t n, unsigned core) {
-  if (n) std::memcpy(p, host(addr, n, core, "read"), n);
-}
-
 void Nic::load(const std::vector<uint64_t>& code, const std::vector<iss::DataSection>& data) {
   if (code.size() > cfg_.code_store)
     throw std::runtime_error(

@@ -55,9 +55,6 @@ class Nic : public sc_core::sc_module, public iss::Backend, public iss::MemoryPo
   void boot(uint64_t pc) override;
   Stop run(uint64_t max_cycles) override;
   uint64_t cycle() const override;
-  void write(uint64_t addr, const void* p, size_t n, unsigned core = 0) override;
-  void read(uint64_t addr, void* p, size_t n, unsigned core = 0) override;
-  using Backend::read;
   void host_push(uint32_t queue, uint64_t value) override;
   bool host_pop(uint32_t mask, uint64_t* value) override;
   unsigned ncores() const override { return unsigned(cores_.size()); }
@@ -91,7 +88,9 @@ class Nic : public sc_core::sc_module, public iss::Backend, public iss::MemoryPo
 
  private:
   void receive(uint64_t index, uint64_t in_ps);
-  uint8_t* host(uint64_t addr, size_t n, unsigned core, const char* what);
+  bool host_dmi(unsigned core, uint64_t addr, iss::Dmi* out) override {
+    return dmi(core, addr, out);
+  }
 
   NicConfig cfg_;
   sc_core::sc_time period_;
