@@ -51,6 +51,7 @@ void run_simulation(const npu::Image& image, const std::string& name, const SimC
   std::string traffic_desc;
   if (!o.pcap.empty()) {
     s.packets = traffic::read_pcap(o.pcap);
+    if (s.packets.empty()) throw std::runtime_error(o.pcap + ": no packets to offer");
     s.use_timestamps = !o.pcap_line_rate;
     traffic_desc = o.pcap;
   } else {

@@ -34,6 +34,7 @@ void write_json(const std::string& path, const nlohmann::json& j) {
 
 SimOutcome simulate(const Image& program, const std::string& name, const SimSetup& s) {
   const NicConfig& cfg = s.nic;
+  if (s.packets.empty()) throw std::runtime_error(name + ": no packets to offer");
   Image fw = read_image(s.firmware);
   Nic nic("nic", cfg);
   driver::DeviceConfig dc;
