@@ -87,10 +87,10 @@ void add_run(CLI::App& app) {
       tmp = fs::temp_directory_path() / fmt::format("npu-run-{}", getpid());
       fs::create_directories(tmp);
       obj = (tmp / in.stem()).string() + ".o";
-      compile_c(opt->input, obj);
     }
     npucc::CompileResult r;
     try {
+      if (!tmp.empty()) compile_c(opt->input, obj);
       r = npucc::compile(bpf::load_object(obj), {});
     } catch (...) {
       if (!tmp.empty()) fs::remove_all(tmp);

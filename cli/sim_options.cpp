@@ -20,9 +20,11 @@ void add_sim_options(CLI::App* cmd, SimCliOptions& o) {
                   "duration=100us (docs/traffic.md)")
       ->excludes(pcap);
   cmd->add_option("--profile", o.profile,
-                  "traffic profile JSON: addresses, ports, protocols generated traffic favours");
+                  "traffic profile JSON: addresses, ports, protocols generated traffic favours")
+      ->excludes(pcap);
   cmd->add_flag("--line-rate", o.pcap_line_rate,
-                "send the pcap's packets back to back at line rate, not at their timestamps");
+                "send the pcap's packets back to back at line rate, not at their timestamps")
+      ->needs(pcap);
   cmd->add_option("--maps", o.maps, "initial map contents (JSON, as npu interp --maps)");
   cmd->add_option("--prog", o.prog, "program to run (function or section name; default: first)");
   cmd->add_option("--out", o.out,

@@ -83,7 +83,7 @@ Handlers memory_keys(SharedMemoryConfig& m, uint64_t* bytes) {
 Handlers pool_keys(UnitPoolConfig& p) {
   return {
       {"units", [&p](auto& v, auto& w) { p.units = uint32_t(integer(v, w, 1, 1024)); }},
-      {"occupancy", [&p](auto& v, auto& w) { p.occupancy = uint32_t(integer(v, w, 1, 1 << 20)); }},
+      {"occupancy", [&p](auto& v, auto& w) { p.occupancy = uint32_t(integer(v, w, 1, 4096)); }},
       {"queue_depth",
        [&p](auto& v, auto& w) { p.queue_depth = uint32_t(integer(v, w, 1, 1 << 20)); }},
   };
@@ -140,7 +140,7 @@ NicConfig NicConfig::from_yaml_text(const std::string& src, const std::string& n
                     fail(y, fmt::format("'{}' is not available (iss)", c.core_model));
                 }},
                {"quantum_cycles",
-                [&](auto& x, auto& y) { c.quantum_cycles = uint32_t(integer(x, y, 1, 100000)); }},
+                [&](auto& x, auto& y) { c.quantum_cycles = uint32_t(integer(x, y, 1, 1024)); }},
                {"code_store",
                 [&](auto& x, auto& y) { c.code_store = integer(x, y, 0x1001, 0x10000); }}});
        }},
@@ -198,7 +198,7 @@ NicConfig NicConfig::from_yaml_text(const std::string& src, const std::string& n
                          fmt::format("'{}' is not a flow key (five-tuple, addresses, source)", k));
                 }},
                {"order_domains",
-                [&](auto& x, auto& y) { c.order_domains = uint32_t(integer(x, y, 1, 1 << 24)); }},
+                [&](auto& x, auto& y) { c.order_domains = uint32_t(integer(x, y, 1, 65536)); }},
                {"cycles", [&](auto& x, auto& y) {
                   c.dispatch_cycles = uint32_t(integer(x, y, 0, 1 << 20));
                 }}});

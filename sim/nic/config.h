@@ -40,7 +40,7 @@ struct SharedMemoryConfig {
 struct UnitPoolConfig {
   uint32_t units = 1;
   uint32_t occupancy = 1;
-  uint32_t queue_depth = 64;  // more waiting commands stall the issuing thread (counted)
+  uint32_t queue_depth = 64;  // commands found waiting beyond it are counted (over_queue_depth)
 };
 
 struct NicConfig {

@@ -37,6 +37,7 @@ Dispatcher::Dispatcher(sc_core::sc_module_name name, const NicConfig& cfg, Packe
       owner_(cfg.buffer_frames, -1),
       admit_ev_("admit_ev"),
       ctrl_ev_("ctrl_ev"),
+      reply_ev_("reply_ev"),
       busy_(cfg.order_domains, 0),
       held_(cfg.dispatch == DispatchMode::kAtomic ? cfg.order_domains : 0) {
   for (unsigned c = 0; c < cfg.cores; ++c) ports_.push_back(std::make_unique<Port>(*this, c));
@@ -48,6 +49,9 @@ Dispatcher::Dispatcher(sc_core::sc_module_name name, const NicConfig& cfg, Packe
   dont_initialize();
   SC_METHOD(deliver_ctrl);
   sensitive << ctrl_ev_;
+  dont_initialize();
+  SC_METHOD(deliver_reply);
+  sensitive << reply_ev_;
   dont_initialize();
 }
 
@@ -94,7 +98,8 @@ void Dispatcher::admit() {
   while (!pending_.empty() && pending_.top().ready_ps <= now) {
     Pending p = pending_.top();
     pending_.pop();
-    if (cfg_.dispatch == DispatchMode::kAtomic && busy_[p.domain]) {
+    if (cfg_.dispatch == DispatchMode::kAtomic && !p.cleared &&
+        (busy_[p.domain] || !held_[p.domain].empty())) {
       held_[p.domain].push_back(p);
       stats_.held++;
       continue;
@@ -104,18 +109,28 @@ void Dispatcher::admit() {
 }
 
 void Dispatcher::to_rx(const Pending& p) {
-  busy_[p.domain]++;
+  // A cleared packet inherits its predecessor's place in the domain's count.
+  if (!p.cleared) busy_[p.domain]++;
   rx_.push_back(kEntryPkt | p.frame);
   stats_.max_rx_queue = std::max<uint64_t>(stats_.max_rx_queue, rx_.size());
   wake_one();
 }
 
-void Dispatcher::finished(uint32_t domain) {
+void Dispatcher::finished(uint32_t domain, uint64_t at_ps) {
+  if (cfg_.dispatch == DispatchMode::kAtomic && !held_[domain].empty()) {
+    // The next packet of the flow may start once this verdict is given, on
+    // the clock of the core that gave it (up to a quantum ahead of ours).
+    Pending p = held_[domain].front();
+    held_[domain].pop_front();
+    p.cleared = true;
+    p.ready_ps = std::max(p.ready_ps, at_ps);
+    pending_.push(p);
+    const uint64_t now = now_ps();
+    admit_ev_.notify(
+        sc_core::sc_time(double(p.ready_ps > now ? p.ready_ps - now : 0), sc_core::SC_PS));
+    return;
+  }
   if (busy_[domain]) busy_[domain]--;
-  if (cfg_.dispatch != DispatchMode::kAtomic || held_[domain].empty()) return;
-  Pending p = held_[domain].front();
-  held_[domain].pop_front();
-  to_rx(p);
 }
 
 void Dispatcher::wake_one() {
@@ -148,7 +163,8 @@ bool Dispatcher::pop(unsigned core, uint32_t mask, uint64_t* value, uint64_t cyc
   q->pop_front();
   if (q == &rx_) {
     uint64_t frame = *value & NPU_QE_ADDR_MASK;
-    int64_t owner = owner_[(frame - NPU_PKT_BASE) / NPU_FRAME_SIZE];
+    uint64_t slot = (frame - NPU_PKT_BASE) / NPU_FRAME_SIZE;
+    int64_t owner = frame >= NPU_PKT_BASE && slot < owner_.size() ? owner_[slot] : -1;
     if (owner >= 0) {
       PacketRecord& r = log_[size_t(owner)];
       r.core = core;
@@ -162,7 +178,11 @@ bool Dispatcher::pop(unsigned core, uint32_t mask, uint64_t* value, uint64_t cyc
 
 void Dispatcher::push(unsigned core, uint32_t queue, uint64_t value, uint64_t cycle) {
   if (queue == NPU_Q_REPLY) {
-    reply_.push_back(value);
+    // Back across PCIe: the other half of the control round trip.
+    const uint64_t at = cycle * cfg_.period_ps() + uint64_t(cfg_.ctrl_latency_ns) * 500;
+    const uint64_t now = now_ps();
+    reply_pending_.push_back({at, value});
+    reply_ev_.notify(sc_core::sc_time(double(at > now ? at - now : 0), sc_core::SC_PS));
     return;
   }
   if (queue != NPU_Q_TX) return;  // no other queue leaves a thread
@@ -189,6 +209,14 @@ void Dispatcher::host_push(uint32_t queue, uint64_t value) {
   }
 }
 
+void Dispatcher::deliver_reply() {
+  const uint64_t now = now_ps();
+  while (!reply_pending_.empty() && reply_pending_.front().first <= now) {
+    reply_.push_back(reply_pending_.front().second);
+    reply_pending_.pop_front();
+  }
+}
+
 void Dispatcher::deliver_ctrl() {
   const uint64_t now = now_ps();
   while (!ctrl_pending_.empty() && ctrl_pending_.front().first <= now) {
@@ -212,7 +240,8 @@ bool Dispatcher::host_pop(uint32_t mask, uint64_t* value) {
 }
 
 bool Dispatcher::idle() const {
-  return pending_.empty() && rx_.empty() && ctrl_.empty() && ctrl_pending_.empty();
+  return pending_.empty() && rx_.empty() && ctrl_.empty() && ctrl_pending_.empty() &&
+         reply_pending_.empty();
 }
 
 }  // namespace npu::nic

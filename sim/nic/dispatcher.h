@@ -52,8 +52,9 @@ class Dispatcher : public sc_core::sc_module {
 
   // A received frame's descriptor is written; threads may take it from ready_ps on.
   void enqueue(uint64_t frame_addr, uint64_t index, uint32_t domain, uint64_t ready_ps);
-  // Egress is done with the verdict of a packet of domain (atomic mode releases the next).
-  void finished(uint32_t domain);
+  // A packet of domain had its verdict at at_ps (atomic mode releases the
+  // next one of the domain then, not earlier).
+  void finished(uint32_t domain, uint64_t at_ps);
 
   // The host's end: pushes CTRL, and RX for a frame it wrote itself (as
   // Device::run_xdp does); pops REPLY, and TX for those frames.
@@ -69,6 +70,7 @@ class Dispatcher : public sc_core::sc_module {
   struct Pending {
     uint64_t ready_ps, frame, index;
     uint32_t domain;
+    bool cleared = false;  // atomic mode: its turn in the domain has come
     // Ties in arrival order: a flow's packets must not pass each other.
     bool operator>(const Pending& o) const {
       return ready_ps != o.ready_ps ? ready_ps > o.ready_ps : index > o.index;
@@ -77,8 +79,9 @@ class Dispatcher : public sc_core::sc_module {
   bool pop(unsigned core, uint32_t mask, uint64_t* value, uint64_t cycle);
   bool ready(uint32_t mask) const;
   void push(unsigned core, uint32_t queue, uint64_t value, uint64_t cycle);
-  void admit();         // moves pending frames whose time has come into the RX queue
-  void deliver_ctrl();  // control messages that have crossed PCIe into the CTRL queue
+  void admit();          // moves pending frames whose time has come into the RX queue
+  void deliver_ctrl();   // control messages that have crossed PCIe into the CTRL queue
+  void deliver_reply();  // replies that have crossed back into the host's queue
   void to_rx(const Pending& p);
   void wake_one();
   uint64_t now_ps() const;
@@ -96,9 +99,11 @@ class Dispatcher : public sc_core::sc_module {
   sc_core::sc_event_queue admit_ev_;
   sc_core::sc_event_queue ctrl_ev_;
   std::deque<std::pair<uint64_t, uint64_t>> ctrl_pending_;  // (ready_ps, entry)
+  sc_core::sc_event_queue reply_ev_;
+  std::deque<std::pair<uint64_t, uint64_t>> reply_pending_;  // (ready_ps, entry)
   std::deque<uint64_t> rx_, ctrl_, reply_, tx_host_;
   // Atomic mode: frames in flight per domain and those held behind them.
-  std::vector<uint8_t> busy_;
+  std::vector<uint32_t> busy_;
   std::vector<std::deque<Pending>> held_;
   unsigned next_wake_ = 0;
   DispatchStats stats_;

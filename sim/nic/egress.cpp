@@ -31,7 +31,7 @@ void Egress::verdict(uint64_t index, uint64_t frame, uint64_t cycle) {
   PacketRecord& r = log_[index];
   // The flow's state is settled once its packet has a verdict: atomic mode
   // may start the next one.
-  dispatcher_.finished(r.domain);
+  dispatcher_.finished(r.domain, cycle * period_ps_);
   uint64_t& next = next_seq_[r.domain];
   if (r.seq != next) {
     held_[r.domain][r.seq] = {index, frame, cycle};
@@ -83,21 +83,23 @@ void Egress::release(uint64_t index, uint64_t frame, uint64_t cycle) {
     link = &pcie_, fate = Fate::kHost, full = Fate::kHostFull,
     bytes = len + cfg_.dma_overhead_bytes;
   }
-  uint64_t done = ready_ps;
+  uint64_t done = ready_ps, freed = ready_ps;
   if (link) {
     // The frame is read out of the packet buffer on its way to the link.
     ready_ps = (ready_cycle + pkt_.transfer(d.data, len, ready_cycle)) * period_ps_;
     if (link->send(ready_ps, bytes, &done)) {
+      // Its last byte has left the card; the host sees it after the DMA latency.
+      freed = done;
       if (link == &pcie_) done += uint64_t(cfg_.dma_latency_ns) * 1000;
     } else {
       fate = full;
-      done = ready_ps;
+      done = freed = ready_ps;
     }
   }
   r.fate = fate;
   r.done_ps = done;
-  dispatcher_.release(frame, done);
-  if (on_output) on_output(index, fate, data, resource_drop(fate) ? 0 : len);
+  dispatcher_.release(frame, freed);
+  if (on_output) on_output(index, fate, data, nic_drop(fate) ? 0 : len);
 }
 
 }  // namespace npu::nic

@@ -13,6 +13,7 @@ namespace npu::nic {
 namespace {
 
 constexpr uint32_t kLoopback = 1;  // the ingress ifindex of received frames
+constexpr size_t kEthHlen = 14;    // shorter frames are no Ethernet frames: runts
 
 }  // namespace
 
@@ -133,7 +134,17 @@ void Nic::boot(uint64_t pc) {
 }
 
 Nic::Stop Nic::run(uint64_t max_cycles) {
-  sc_core::sc_start(period_ * double(max_cycles), sc_core::SC_EXIT_ON_STARVATION);
+  const sc_core::sc_time end = sc_core::sc_time_stamp() + period_ * double(max_cycles);
+  // sc_start with SC_EXIT_ON_STARVATION does not move time when the next
+  // event lies beyond the limit: step to it (or to the limit) explicitly.
+  while (sc_core::sc_pending_activity() && sc_core::sc_time_stamp() < end) {
+    const sc_core::sc_time left = end - sc_core::sc_time_stamp();
+    if (sc_core::sc_time_to_pending_activity() >= left) {
+      sc_core::sc_start(left, sc_core::SC_RUN_TO_TIME);
+      break;
+    }
+    sc_core::sc_start(left, sc_core::SC_EXIT_ON_STARVATION);
+  }
   return sc_core::sc_pending_activity() ? Stop::kLimit : Stop::kIdle;
 }
 
@@ -186,8 +197,9 @@ void Nic::receive(uint64_t index, uint64_t in_ps) {
   r.arrive_ps = in_ps;
   uint64_t frame;
   const size_t max_len = NPU_FRAME_SIZE - NPU_HEADROOM - NPU_TAILROOM;
-  if (p.size() > max_len || !dispatcher_->alloc(in_ps, index, &frame)) {
-    r.fate = p.size() > max_len ? Fate::kTooLong : Fate::kNoBuffer;
+  const bool runt = p.size()<kEthHlen, too_long = p.size()> max_len;
+  if (runt || too_long || !dispatcher_->alloc(in_ps, index, &frame)) {
+    r.fate = runt ? Fate::kRunt : too_long ? Fate::kTooLong : Fate::kNoBuffer;
     r.done_ps = in_ps;
     if (on_output) on_output(index, r.fate, nullptr, 0);
     return;

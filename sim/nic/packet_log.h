@@ -16,16 +16,22 @@ enum class Fate : uint8_t {
   kDropped,       // the program's verdict: XDP_DROP, XDP_ABORTED, a fault, no program
   kNoBuffer,      // dropped on receive: no free frame in the packet buffer
   kTooLong,       // dropped on receive: longer than a frame's data room (jumbo)
+  kRunt,          // dropped on receive: shorter than an Ethernet header (14 bytes)
   kTxFull,        // dropped: the transmit FIFO was full
   kHostFull,      // dropped: the host DMA queue was full
   kRedirectFull,  // dropped: the redirect FIFO was full
   kCount
 };
 const char* fate_name(Fate f);
-// Dropped for lack of a resource, not by the program.
-inline bool resource_drop(Fate f) {
-  return f == Fate::kNoBuffer || f == Fate::kTooLong || f == Fate::kTxFull ||
+// Dropped by the card, not by the program: the program never gave a verdict.
+inline bool nic_drop(Fate f) {
+  return f == Fate::kNoBuffer || f == Fate::kTooLong || f == Fate::kRunt || f == Fate::kTxFull ||
          f == Fate::kHostFull || f == Fate::kRedirectFull;
+}
+// Dropped for lack of capacity (a buffer or queue was full): the card did not keep up.
+inline bool capacity_drop(Fate f) {
+  return f == Fate::kNoBuffer || f == Fate::kTxFull || f == Fate::kHostFull ||
+         f == Fate::kRedirectFull;
 }
 
 struct PacketRecord {

@@ -82,15 +82,15 @@ SimOutcome simulate(const Image& program, const std::string& name, const SimSetu
     ++finished;
     const PacketRecord& r = nic.log()[i];
     if (s.keep_outputs)
-      o.results[i] = {f,         r.status,   r.target, std::vector<uint8_t>(p, p + n),
-                      r.done_ps, r.end_cycle};
+      o.results[i] = {f,         r.status,      r.target,   std::vector<uint8_t>(p, p + n),
+                      r.done_ps, r.start_cycle, r.end_cycle};
     uint64_t ts = (r.done_ps - nic.window_start_ps()) / 1000 + t0_ns;
     traffic::PcapWriter* w = f == Fate::kTx         ? tx.get()
                              : f == Fate::kHost     ? host.get()
                              : f == Fate::kRedirect ? redirect.get()
                                                     : nullptr;
     if (w) w->write(p, n, ts);
-    if (trace && !resource_drop(f)) {
+    if (trace && !nic_drop(f)) {
       const uint64_t w0 = nic.window_start_ps();
       uint64_t start_ns = uint64_t(double(r.start_cycle) * period_ps - double(w0)) / 1000;
       uint64_t end_ns = uint64_t(double(r.end_cycle) * period_ps - double(w0)) / 1000;

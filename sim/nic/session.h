@@ -44,6 +44,7 @@ struct PacketResult {
   uint32_t target = 0;         // XDP_REDIRECT: the target the firmware recorded
   std::vector<uint8_t> bytes;  // data..data_end at the verdict (empty for NIC drops)
   uint64_t done_ps = 0;        // left the card (PacketRecord::done_ps)
+  uint64_t start_cycle = 0;    // when a thread took it
   uint64_t verdict_cycle = 0;  // when its thread gave the verdict
 };
 

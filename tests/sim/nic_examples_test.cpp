@@ -307,7 +307,7 @@ Mismatches compare_packets(const RefOutcome& want, const NicOutcome& got) {
     const ref::XdpResult& r = want.runs[i];
     const NicOutcome::Result& n = got.results[i];
     const size_t len = want.packets[i].data.size();
-    if (npu::nic::resource_drop(n.fate) || n.fate == Fate::kPending) {
+    if (npu::nic::nic_drop(n.fate) || n.fate == Fate::kPending) {
       m.add(fmt::format("packet {} ({} bytes): NIC fate {} (status {:#x}), interpreter verdict {}",
                         i, len, npu::nic::fate_name(n.fate), n.status, r.verdict));
       continue;
@@ -596,7 +596,7 @@ TEST_P(RatelimitOrderedDispatch, DiffersOnlyAsConcurrencyAllows) {
     for (size_t i = 0; i < r.got.results.size(); ++i) {
       const NicOutcome::Result& n = r.got.results[i];
       const uint32_t want = r.want.runs[i].verdict;
-      EXPECT_FALSE(npu::nic::resource_drop(n.fate))
+      EXPECT_FALSE(npu::nic::nic_drop(n.fate))
           << "ratelimit packet " << i << ": " << npu::nic::fate_name(n.fate);
       EXPECT_TRUE(n.status == XDP_PASS || n.status == XDP_DROP)
           << "ratelimit packet " << i << ": status " << n.status;
