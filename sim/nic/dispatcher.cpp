@@ -74,17 +74,13 @@ bool Dispatcher::alloc(uint64_t now_ps, uint64_t index, uint64_t* frame) {
   *frame = free_.back();
   free_.pop_back();
   owner_[(*frame - NPU_PKT_BASE) / NPU_FRAME_SIZE] = int64_t(index);
-  stats_.max_frames_used = std::max<uint64_t>(stats_.max_frames_used, frames_in_use(now_ps));
+  stats_.max_frames_used = std::max<uint64_t>(stats_.max_frames_used, frames_in_use());
   return true;
 }
 
 void Dispatcher::release(uint64_t frame, uint64_t at_ps) {
   owner_[(frame - NPU_PKT_BASE) / NPU_FRAME_SIZE] = -1;
   releasing_.push({at_ps, frame});
-}
-
-uint64_t Dispatcher::frames_in_use(uint64_t) {
-  return cfg_.buffer_frames - free_.size();
 }
 
 void Dispatcher::enqueue(uint64_t frame, uint64_t index, uint32_t domain, uint64_t ready_ps) {
@@ -237,11 +233,6 @@ bool Dispatcher::host_pop(uint32_t mask, uint64_t* value) {
       return true;
     }
   return false;
-}
-
-bool Dispatcher::idle() const {
-  return pending_.empty() && rx_.empty() && ctrl_.empty() && ctrl_pending_.empty() &&
-         reply_pending_.empty();
 }
 
 }  // namespace npu::nic

@@ -48,7 +48,7 @@ class Dispatcher : public sc_core::sc_module {
   bool alloc(uint64_t now_ps, uint64_t index, uint64_t* frame_addr);
   // The frame is free again from at_ps on (when its last byte has left).
   void release(uint64_t frame_addr, uint64_t at_ps);
-  uint64_t frames_in_use(uint64_t now_ps);
+  uint64_t frames_in_use() const { return cfg_.buffer_frames - free_.size(); }
 
   // A received frame's descriptor is written; threads may take it from ready_ps on.
   void enqueue(uint64_t frame_addr, uint64_t index, uint32_t domain, uint64_t ready_ps);
@@ -61,7 +61,6 @@ class Dispatcher : public sc_core::sc_module {
   void host_push(uint32_t queue, uint64_t value);
   bool host_pop(uint32_t mask, uint64_t* value);
 
-  bool idle() const;  // nothing queued or pending
   const DispatchStats& stats() const { return stats_; }
   void reset_stats() { stats_ = {}; }
 
