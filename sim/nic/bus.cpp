@@ -5,7 +5,6 @@ namespace npu::nic {
 Bus::Bus(sc_core::sc_module_name name) : sc_module(name), in("in"), out("out") {
   in.register_b_transport(this, &Bus::b_transport);
   in.register_get_direct_mem_ptr(this, &Bus::get_direct_mem_ptr);
-  in.register_transport_dbg(this, &Bus::transport_dbg);
   out.register_invalidate_direct_mem_ptr(this, &Bus::invalidate);
 }
 
@@ -31,11 +30,6 @@ void Bus::b_transport(int, tlm::tlm_generic_payload& trans, sc_core::sc_time& de
 bool Bus::get_direct_mem_ptr(int, tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dmi) {
   const Range* r = find(trans.get_address());
   return r && out[r->target]->get_direct_mem_ptr(trans, dmi);
-}
-
-unsigned Bus::transport_dbg(int, tlm::tlm_generic_payload& trans) {
-  const Range* r = find(trans.get_address());
-  return r ? out[r->target]->transport_dbg(trans) : 0;
 }
 
 void Bus::invalidate(int, sc_dt::uint64 lo, sc_dt::uint64 hi) {

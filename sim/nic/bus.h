@@ -1,6 +1,7 @@
 // The card's interconnect: routes requests from cores, MACs and DMA engines
 // to the memory that holds each address (firmware/abi.h's map), for
-// b_transport, DMI and debug access alike. Addresses stay absolute.
+// b_transport and DMI; a target's DMI invalidation reaches every initiator.
+// Addresses stay absolute.
 #pragma once
 
 #include <systemc>
@@ -30,7 +31,6 @@ class Bus : public sc_core::sc_module {
   const Range* find(uint64_t addr) const;
   void b_transport(int id, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
   bool get_direct_mem_ptr(int id, tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dmi);
-  unsigned transport_dbg(int id, tlm::tlm_generic_payload& trans);
   void invalidate(int target, sc_dt::uint64 lo, sc_dt::uint64 hi);
 
   std::vector<Range> ranges_;

@@ -37,7 +37,7 @@ class CoreModule : public sc_core::sc_module, public iss::MemoryPort, public iss
   // with nothing else to do either.
   bool sleeping() const { return sleeping_; }
   bool idle() const { return idle_; }
-  // Cycles the core spent asleep on the event (all threads waiting for work).
+  // The card's time in core cycles.
   uint64_t cycle_now() const;
 
   bool dmi(unsigned core, uint64_t addr, iss::Dmi* out) override;

@@ -1,6 +1,7 @@
 #include "sim/nic/dispatcher.h"
 
 #include "firmware/abi.h"
+#include "sim/nic/clock.h"
 #include "sim/nic/core_module.h"
 
 #include <algorithm>
@@ -61,12 +62,8 @@ iss::QueuePort& Dispatcher::port(unsigned core) {
   return *ports_.at(core);
 }
 
-uint64_t Dispatcher::now_ps() const {
-  return uint64_t(sc_core::sc_time_stamp().value() / sc_core::sc_time(1, sc_core::SC_PS).value());
-}
-
-bool Dispatcher::alloc(uint64_t now_ps, uint64_t index, uint64_t* frame) {
-  while (!releasing_.empty() && releasing_.top().first <= now_ps) {
+bool Dispatcher::alloc(uint64_t at_ps, uint64_t index, uint64_t* frame) {
+  while (!releasing_.empty() && releasing_.top().first <= at_ps) {
     free_.push_back(releasing_.top().second);
     releasing_.pop();
   }
@@ -85,8 +82,7 @@ void Dispatcher::release(uint64_t frame, uint64_t at_ps) {
 
 void Dispatcher::enqueue(uint64_t frame, uint64_t index, uint32_t domain, uint64_t ready_ps) {
   pending_.push({ready_ps, frame, index, domain});
-  uint64_t now = now_ps();
-  admit_ev_.notify(sc_core::sc_time(double(ready_ps > now ? ready_ps - now : 0), sc_core::SC_PS));
+  admit_ev_.notify(ps_until(ready_ps));
 }
 
 void Dispatcher::admit() {
@@ -121,9 +117,7 @@ void Dispatcher::finished(uint32_t domain, uint64_t at_ps) {
     p.cleared = true;
     p.ready_ps = std::max(p.ready_ps, at_ps);
     pending_.push(p);
-    const uint64_t now = now_ps();
-    admit_ev_.notify(
-        sc_core::sc_time(double(p.ready_ps > now ? p.ready_ps - now : 0), sc_core::SC_PS));
+    admit_ev_.notify(ps_until(p.ready_ps));
     return;
   }
   if (busy_[domain]) busy_[domain]--;
@@ -166,7 +160,6 @@ bool Dispatcher::pop(unsigned core, uint32_t mask, uint64_t* value, uint64_t cyc
       r.core = core;
       r.thread = cores_[core]->core().current();
       r.start_cycle = cycle;
-      stats_.dispatched++;
     }
   }
   return true;
@@ -176,9 +169,8 @@ void Dispatcher::push(unsigned core, uint32_t queue, uint64_t value, uint64_t cy
   if (queue == NPU_Q_REPLY) {
     // Back across PCIe: the other half of the control round trip.
     const uint64_t at = cycle * cfg_.period_ps() + uint64_t(cfg_.ctrl_latency_ns) * 500;
-    const uint64_t now = now_ps();
     reply_pending_.push_back({at, value});
-    reply_ev_.notify(sc_core::sc_time(double(at > now ? at - now : 0), sc_core::SC_PS));
+    reply_ev_.notify(ps_until(at));
     return;
   }
   if (queue != NPU_Q_TX) return;  // no other queue leaves a thread
@@ -190,7 +182,7 @@ void Dispatcher::push(unsigned core, uint32_t queue, uint64_t value, uint64_t cy
   }
   uint64_t index = uint64_t(owner_[slot]);
   log_[index].end_cycle = cycle;
-  if (on_verdict) on_verdict(index, frame, core, cores_[core]->core().current(), cycle);
+  if (on_verdict) on_verdict(index, frame, cycle);
 }
 
 void Dispatcher::host_push(uint32_t queue, uint64_t value) {

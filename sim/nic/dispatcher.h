@@ -25,7 +25,6 @@ namespace npu::nic {
 class CoreModule;
 
 struct DispatchStats {
-  uint64_t dispatched = 0;
   uint64_t max_rx_queue = 0;  // frames waiting for a thread
   uint64_t held = 0;          // atomic mode: frames held behind their flow
   uint64_t max_frames_used = 0;
@@ -40,12 +39,11 @@ class Dispatcher : public sc_core::sc_module {
   void attach(std::vector<CoreModule*> cores) { cores_ = std::move(cores); }
   // The queue port core `core` uses.
   iss::QueuePort& port(unsigned core);
-  // Called with (packet index, descriptor address, core, thread, cycle) when a thread gives a
-  // verdict.
-  std::function<void(uint64_t, uint64_t, unsigned, unsigned, uint64_t)> on_verdict;
+  // Called with (packet index, descriptor address, cycle) when a thread gives a verdict.
+  std::function<void(uint64_t, uint64_t, uint64_t)> on_verdict;
 
-  // Packet buffer frames. alloc at time now_ps, or false when none is free.
-  bool alloc(uint64_t now_ps, uint64_t index, uint64_t* frame_addr);
+  // Packet buffer frames. alloc at time at_ps, or false when none is free.
+  bool alloc(uint64_t at_ps, uint64_t index, uint64_t* frame_addr);
   // The frame is free again from at_ps on (when its last byte has left).
   void release(uint64_t frame_addr, uint64_t at_ps);
   uint64_t frames_in_use() const { return cfg_.buffer_frames - free_.size(); }
@@ -83,7 +81,6 @@ class Dispatcher : public sc_core::sc_module {
   void deliver_reply();  // replies that have crossed back into the host's queue
   void to_rx(const Pending& p);
   void wake_one();
-  uint64_t now_ps() const;
 
   const NicConfig& cfg_;
   PacketLog& log_;

@@ -1,5 +1,7 @@
 #include "sim/nic/engine_block.h"
 
+#include "firmware/abi.h"
+
 #include <linux/bpf.h>
 
 #include <algorithm>
@@ -23,6 +25,11 @@ EngineBlock::EngineBlock(sc_core::sc_module_name name, const NicConfig& cfg, iss
       map_mem_(cfg.map, cfg.timing.mem_latency[size_t(iss::Region::MAP)]),
       period_(sc_core::sc_time(cfg.period_ps(), sc_core::SC_PS)) {
   socket.register_b_transport(this, &EngineBlock::b_transport);
+  // A freed map's values are gone: cores drop their DMI regions through the bus.
+  engines_->set_unmap_hook([this] {
+    for (unsigned i = 0; i < map_socket.size(); ++i)
+      map_socket[i]->invalidate_direct_mem_ptr(NPU_MAP_BASE, UINT64_MAX);
+  });
   map_socket.register_get_direct_mem_ptr(this, &EngineBlock::get_direct_mem_ptr);
   const UnitPoolConfig* c[] = {&cfg.map_hash, &cfg.map_array, &cfg.map_lpm,
                                &cfg.atomic,   &cfg.csum,      &cfg.hash};

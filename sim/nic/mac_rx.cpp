@@ -1,5 +1,6 @@
 #include "sim/nic/mac_rx.h"
 
+#include "sim/nic/clock.h"
 #include "sim/traffic/traffic_spec.h"
 
 #include <algorithm>
@@ -19,10 +20,9 @@ void MacRx::start(std::vector<Offered> frames) {
 }
 
 void MacRx::run() {
-  const sc_core::sc_time ps(1, sc_core::SC_PS);
   for (;;) {
     sc_core::wait(start_);
-    const uint64_t t0 = uint64_t(sc_core::sc_time_stamp() / ps);
+    const uint64_t t0 = now_ps();
     first_ps_ = last_ps_ = t0;
     double line_free = double(t0);
     for (; next_ < frames_.size(); ++next_) {
@@ -33,8 +33,7 @@ void MacRx::run() {
       busy_ps_ += time;
       if (next_ == 0) first_ps_ = uint64_t(start);
       uint64_t in = uint64_t(std::ceil(line_free));
-      uint64_t now = uint64_t(sc_core::sc_time_stamp() / ps);
-      if (in > now) sc_core::wait(double(in - now), sc_core::SC_PS);
+      if (in > now_ps()) sc_core::wait(ps_until(in));
       last_ps_ = in;
       if (on_frame) on_frame(next_, in);
     }

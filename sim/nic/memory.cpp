@@ -16,6 +16,14 @@ uint64_t BankTimer::bank(uint64_t addr) const {
   return (line ^ (line >> 6) ^ (line >> 12) ^ (line >> 18)) % cfg_.banks;
 }
 
+void BankTimer::account(uint64_t bytes, uint64_t occupy, uint64_t wait) {
+  stats_.accesses++;
+  stats_.bytes += bytes;
+  stats_.busy_cycles += occupy;
+  stats_.wait_cycles += wait;
+  stats_.max_wait = std::max(stats_.max_wait, wait);
+}
+
 uint64_t BankTimer::transfer(uint64_t addr, uint64_t size, uint64_t cycle) {
   // A burst moves line by line, each line in its own bank after the previous
   // one: it is done when the last line is.
@@ -29,11 +37,7 @@ uint64_t BankTimer::transfer(uint64_t addr, uint64_t size, uint64_t cycle) {
     done = start + busy;
     occupy += busy;
   }
-  stats_.accesses++;
-  stats_.bytes += size;
-  stats_.busy_cycles += occupy;
-  stats_.wait_cycles += wait;
-  stats_.max_wait = std::max(stats_.max_wait, wait);
+  account(size, occupy, wait);
   return done - cycle;
 }
 
@@ -41,11 +45,7 @@ uint32_t BankTimer::access(unsigned, uint64_t addr, unsigned size, bool, uint64_
   uint64_t occupy = std::max<uint64_t>(1, (size + cfg_.bytes_per_cycle - 1) / cfg_.bytes_per_cycle);
   uint64_t start = banks_[bank(addr)].reserve(cycle, uint32_t(occupy));
   uint64_t wait = start - cycle;
-  stats_.accesses++;
-  stats_.bytes += size;
-  stats_.busy_cycles += occupy;
-  stats_.wait_cycles += wait;
-  stats_.max_wait = std::max(stats_.max_wait, wait);
+  account(size, occupy, wait);
   return uint32_t(std::min<uint64_t>(UINT32_MAX, wait + latency_));
 }
 
@@ -61,7 +61,6 @@ SharedMemory::SharedMemory(sc_core::sc_module_name name, iss::Region region, uin
       period_(period) {
   socket.register_b_transport(this, &SharedMemory::b_transport);
   socket.register_get_direct_mem_ptr(this, &SharedMemory::get_direct_mem_ptr);
-  socket.register_transport_dbg(this, &SharedMemory::transport_dbg);
 }
 
 void SharedMemory::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
@@ -96,18 +95,6 @@ bool SharedMemory::get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_
     t->region = region_;
   }
   return true;
-}
-
-unsigned SharedMemory::transport_dbg(tlm::tlm_generic_payload& trans) {
-  uint64_t addr = trans.get_address();
-  unsigned n = trans.get_data_length();
-  if (!contains(addr, n)) return 0;
-  uint8_t* p = bytes_.data() + (addr - base_);
-  if (trans.is_write())
-    std::memcpy(p, trans.get_data_ptr(), n);
-  else
-    std::memcpy(trans.get_data_ptr(), p, n);
-  return n;
 }
 
 }  // namespace npu::nic

@@ -50,6 +50,7 @@ class BankTimer : public iss::MemoryTimer {
 
  private:
   uint64_t bank(uint64_t addr) const;
+  void account(uint64_t bytes, uint64_t occupy, uint64_t wait);
 
   SharedMemoryConfig cfg_;
   uint32_t latency_;
@@ -76,7 +77,6 @@ class SharedMemory : public sc_core::sc_module, public BankTimer {
  private:
   void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
   bool get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dmi);
-  unsigned transport_dbg(tlm::tlm_generic_payload& trans);
 
   iss::Region region_;
   uint64_t base_;

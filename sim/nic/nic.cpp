@@ -1,6 +1,7 @@
 #include "sim/nic/nic.h"
 
 #include "firmware/abi.h"
+#include "sim/nic/clock.h"
 #include "sim/nic/flow.h"
 
 #include <fmt/format.h>
@@ -62,22 +63,16 @@ Nic::Nic(sc_core::sc_module_name name, const NicConfig& cfg)
   bus_->map(NPU_MAP_BASE, UINT64_MAX, 3);
   dispatcher_->attach(cores);
 
-  dispatcher_->on_verdict = [this](uint64_t index, uint64_t frame, unsigned, unsigned,
-                                   uint64_t cycle) { egress_->verdict(index, frame, cycle); };
+  dispatcher_->on_verdict = [this](uint64_t index, uint64_t frame, uint64_t cycle) {
+    egress_->verdict(index, frame, cycle);
+  };
   egress_->on_output = [this](uint64_t index, Fate f, const uint8_t* p, size_t n) {
     if (on_output) on_output(index, f, p, n);
   };
   mac_->on_frame = [this](uint64_t index, uint64_t in_ps) { receive(index, in_ps); };
-  engines_->engines().set_unmap_hook([this] {
-    for (auto& c : cores_) c->core().invalidate_dmi();
-  });
 }
 
 Nic::~Nic() = default;
-
-uint64_t Nic::now_ps() const {
-  return uint64_t(sc_core::sc_time_stamp() / sc_core::sc_time(1, sc_core::SC_PS));
-}
 
 uint64_t Nic::cycle() const {
   return uint64_t(sc_core::sc_time_stamp() / period_);
@@ -88,23 +83,8 @@ const SharedMemory& Nic::memory(iss::Region r) const {
 }
 
 bool Nic::dmi(unsigned core, uint64_t addr, iss::Dmi* out) {
-  const auto& lat = cfg_.timing.mem_latency;
-  if (core < cores_.size()) {
-    std::vector<uint8_t>& lm = cores_[core]->local_memory();
-    if (addr - NPU_LM_BASE < lm.size()) {
-      *out = iss::Dmi{
-          lm.data(),       NPU_LM_BASE, NPU_LM_BASE + lm.size(), true, lat[size_t(iss::Region::LM)],
-          iss::Region::LM, nullptr};
-      return true;
-    }
-  }
-  for (SharedMemory* m : {pkt_.get(), cls_.get(), emem_.get()})
-    if (m->contains(addr, 1)) {
-      *out = iss::Dmi{m->data(),         m->base(), m->base() + m->size(), true, m->latency(),
-                      iss::Region::EMEM, nullptr};
-      return true;
-    }
-  return engines_->engines().map_dmi(addr, out);
+  // What core `core` sees: its local memory, the rest through the bus.
+  return core < cores_.size() && cores_[core]->dmi(core, addr, out);
 }
 
 void Nic::load(const std::vector<uint64_t>& code, const std::vector<iss::DataSection>& data) {
@@ -169,14 +149,13 @@ CoreSnapshot Nic::now_counters(unsigned c) {
   return s;
 }
 
-void Nic::offer(const std::vector<std::vector<uint8_t>>& packets,
-                const std::vector<uint64_t>& start_ps) {
-  packets_ = packets;
-  log_.assign(packets.size(), PacketRecord{});
-  std::vector<Offered> frames(packets.size());
-  for (size_t i = 0; i < packets.size(); ++i) {
-    frames[i] = {i < start_ps.size() ? start_ps[i] : 0, uint32_t(packets[i].size())};
-    log_[i].wire_len = uint32_t(packets[i].size());
+void Nic::offer(std::vector<std::vector<uint8_t>> packets, const std::vector<uint64_t>& start_ps) {
+  packets_ = std::move(packets);
+  log_.assign(packets_.size(), PacketRecord{});
+  std::vector<Offered> frames(packets_.size());
+  for (size_t i = 0; i < packets_.size(); ++i) {
+    frames[i] = {i < start_ps.size() ? start_ps[i] : 0, uint32_t(packets_[i].size())};
+    log_[i].len = uint32_t(packets_[i].size());
   }
   // Counters measure the traffic alone, not the boot and the loading before it.
   window_ps_ = now_ps();
@@ -231,8 +210,7 @@ void Nic::receive(uint64_t index, uint64_t in_ps) {
   put(frame, &d, sizeof d);
   r.domain = flow_hash(p.data(), p.size(), cfg_.flow_key) % cfg_.order_domains;
   r.seq = seq_[r.domain]++;
-  uint64_t ready = in_ps + uint64_t(delay / sc_core::sc_time(1, sc_core::SC_PS)) +
-                   uint64_t(cfg_.dispatch_cycles) * cfg_.period_ps();
+  uint64_t ready = in_ps + to_ps(delay) + uint64_t(cfg_.dispatch_cycles) * cfg_.period_ps();
   // The DMA engine completes frames in the order they came: a frame whose
   // write waited for a busy bank holds back the ones behind it.
   ready = std::max(ready, last_ready_ps_);

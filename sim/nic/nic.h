@@ -67,8 +67,7 @@ class Nic : public sc_core::sc_module, public iss::Backend, public iss::MemoryPo
   // Offers traffic to the receive MAC, frames' times relative to now; run()
   // then simulates until every frame has left the card (or limit cycles).
   // packets[i] holds frame i's bytes (without FCS).
-  void offer(const std::vector<std::vector<uint8_t>>& packets,
-             const std::vector<uint64_t>& start_ps);
+  void offer(std::vector<std::vector<uint8_t>> packets, const std::vector<uint64_t>& start_ps);
   // The program slot received frames run (the image's program index).
   uint32_t prog_slot = 0;
   // Called for every packet as it leaves (or is dropped): see Egress::on_output.
@@ -84,7 +83,6 @@ class Nic : public sc_core::sc_module, public iss::Backend, public iss::MemoryPo
   const EngineBlock& engine_block() const { return *engines_; }
   EngineBlock& engine_block() { return *engines_; }
   const SharedMemory& memory(iss::Region r) const;
-  uint64_t now_ps() const;
 
  private:
   void receive(uint64_t index, uint64_t in_ps);

@@ -43,7 +43,7 @@ struct PacketRecord {
   uint64_t seq = 0;     // place in its domain, in arrival order
   uint32_t status = 0;  // the descriptor's verdict word (NPU_VERDICT_*)
   uint32_t target = 0;  // redirect target
-  uint32_t wire_len = 0;
+  uint32_t len = 0;     // frame bytes without FCS
   Fate fate = Fate::kPending;
 };
 

@@ -42,8 +42,8 @@ nlohmann::json make_stats(Nic& nic, const std::string& program) {
   // Offered: as the receive MAC saw the frames.
   uint64_t n = log.size(), wire_bytes = 0, frame_bytes = 0;
   for (const PacketRecord& r : log) {
-    wire_bytes += traffic::wire_bytes(r.wire_len);
-    frame_bytes += std::max<uint64_t>(r.wire_len, 60) + 4;
+    wire_bytes += traffic::wire_bytes(r.len);
+    frame_bytes += std::max<uint64_t>(r.len, 60) + 4;
   }
   const MacRx& mac = nic.mac_rx();
   double in_span_ps = double(mac.last_ps() - mac.first_ps());
@@ -67,7 +67,7 @@ nlohmann::json make_stats(Nic& nic, const std::string& program) {
     fates[size_t(r.fate)]++;
     if (r.fate == Fate::kPending || nic_drop(r.fate)) continue;
     processed++;
-    out_bytes += std::max<uint64_t>(r.wire_len, 60) + 4;
+    out_bytes += std::max<uint64_t>(r.len, 60) + 4;
     last_done = std::max(last_done, r.done_ps);
     uint64_t ns = (r.done_ps - std::min(r.done_ps, r.arrive_ps)) / 1000;
     lat_all.record(ns);
@@ -104,9 +104,8 @@ nlohmann::json make_stats(Nic& nic, const std::string& program) {
                    {"gbps", ratio(double(out_bytes), double(processed)) * 8 * achieved_pps / 1e9}};
   j["achieved"] = achieved;
   json fate_j;
-  for (size_t f = 1; f < fates.size(); ++f) fate_j[fate_name(Fate(f))] = fates[f];
+  for (size_t f = 0; f < fates.size(); ++f) fate_j[fate_name(Fate(f))] = fates[f];
   j["packets"] = fate_j;
-  j["packets"]["pending"] = fates[size_t(Fate::kPending)];
   json drops = {{"no_buffer", fates[size_t(Fate::kNoBuffer)]},
                 {"too_long", fates[size_t(Fate::kTooLong)]},
                 {"runt", fates[size_t(Fate::kRunt)]},

@@ -122,7 +122,7 @@ SimOutcome simulate(const Image& program, const std::string& name, const SimSetu
   }
   const auto host0 = std::chrono::steady_clock::now();
   const uint64_t cycle0 = nic.cycle();
-  nic.offer(bytes, start_ps);
+  nic.offer(std::move(bytes), start_ps);
   Progress bar(s.packets.size(), name, stderr);
   bar.set_enabled(s.progress && bar.enabled());
   // Runs in slices, for the progress bar and to see a hang.

@@ -243,7 +243,8 @@ TEST(Image, AssemblerImagesAreUnchanged) {
 }
 
 TEST(Image, Readelf) {
-  if (std::system("readelf --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "no readelf";
+  if (std::system("readelf --version > /dev/null 2>&1") != 0)
+    GTEST_SKIP() << "readelf (binutils) is not installed: cannot read the image back";
   std::string path = testing::TempDir() + "readelf.npu";
   npu::write_image(sample(), path);
   std::string cmd = "readelf -h -S -W -s " + path + " > " + path + ".txt 2>&1 && readelf -p " +

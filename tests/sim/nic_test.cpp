@@ -7,6 +7,7 @@
 #include "compiler/bpf/program.h"
 #include "driver/device.h"
 #include "sim/nic/calendar.h"
+#include "sim/nic/nic.h"
 #include "sim/nic/session.h"
 #include "sim/traffic/packet_build.h"
 #include "sim/traffic/traffic_spec.h"
@@ -341,6 +342,45 @@ TEST(NicModel, FiguresHardlyDependOnTheQuantum) {
   double c0 = runs[0].stats["cores"]["cycles_per_packet"].get<double>();
   double c1 = runs[1].stats["cores"]["cycles_per_packet"].get<double>();
   EXPECT_NEAR(c1, c0, 0.05 * c0);
+}
+
+TEST(NicModel, ReloadingAnImageDropsStaleMapRegions) {
+  // The driver on the NIC model: an image replaced frees its maps (MFREE),
+  // and cores must drop the DMI regions they cached into them (the engine
+  // block invalidates them through the bus) before reading the new maps.
+  npu::Image img = compile("lookups");
+  std::string verdicts = npu::test::run_in_child([&] {
+    NicConfig cfg;
+    cfg.cores = 2;
+    cfg.threads = 2;
+    npu::nic::Nic nic("nic", cfg);
+    npu::driver::DeviceConfig dc;
+    dc.cores = cfg.cores;
+    dc.threads = cfg.threads;
+    dc.map_cpus = cfg.percpu_copies();
+    dc.timing = cfg.timing;
+    npu::driver::Device dev(npu::read_image(kFirmware), nic, dc);
+    auto le = [](uint64_t v, size_t n) {
+      std::vector<uint8_t> b(n);
+      std::memcpy(b.data(), &v, n);
+      return b;
+    };
+    // lookups.c passes when table[p[0]] + table[p[1]] + table[p[2]] + table[p[3]] == 12345.
+    std::vector<uint8_t> pkt(60, 0);
+    pkt[0] = 1;
+    pkt[1] = pkt[2] = pkt[3] = 2;
+    std::string out;
+    dev.load(img, "first");
+    dev.map_update("table", le(1, 4), le(12345, 8));
+    out += std::to_string(dev.run_xdp("", pkt).verdict);
+    dev.load(img, "second");  // new, empty maps
+    out += std::to_string(dev.run_xdp("", pkt).verdict);
+    dev.map_update("table", le(1, 4), le(12342, 8));
+    dev.map_update("table", le(2, 4), le(1, 8));
+    out += std::to_string(dev.run_xdp("", pkt).verdict);
+    return out;
+  });
+  EXPECT_EQ(verdicts, "212");  // XDP_PASS, XDP_DROP, XDP_PASS
 }
 
 TEST(Calendar, ServesRequestsByIssueTimeWhateverTheirOrder) {

@@ -294,7 +294,7 @@ TEST(ChromeTrace, OpenFailureNamesThePath) {
 }
 
 TEST(ChromeTrace, WriteErrorsReachClose) {
-  if (access("/dev/full", W_OK) != 0) GTEST_SKIP() << "no /dev/full";
+  if (access("/dev/full", W_OK) != 0) GTEST_SKIP() << "no writable /dev/full to make writes fail";
   ChromeTrace t("/dev/full");
   for (int k = 0; k < 1000; ++k) t.instant(1, 1, "e", "", uint64_t(k));
   try {
@@ -578,7 +578,7 @@ TEST(Progress, EnabledOnATerminalUnlessDisabled) {
   int master = posix_openpt(O_RDWR | O_NOCTTY);
   if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) {
     if (master >= 0) ::close(master);
-    GTEST_SKIP() << "no pseudo-terminal";
+    GTEST_SKIP() << "no pseudo-terminal (posix_openpt refused) to stand in for a terminal";
   }
   std::FILE* tty = std::fopen(ptsname(master), "w");
   ASSERT_NE(tty, nullptr);
