@@ -76,7 +76,7 @@ SimOutcome simulate(const Image& program, const std::string& name, const SimSetu
   SimOutcome o;
   if (s.keep_outputs) o.results.resize(s.packets.size());
   const double period_ps = cfg.period_ps();
-  const uint64_t t0_ns = s.packets.empty() ? 0 : s.packets.front().ts_ns;
+  const uint64_t t0_ns = s.packets.front().ts_ns;
   uint64_t finished = 0;
   nic.on_output = [&](uint64_t i, Fate f, const uint8_t* p, size_t n) {
     ++finished;
