@@ -139,9 +139,11 @@ struct Cost {
 
 Cost run(npu::driver::Device& dev, const std::string& prog, const std::vector<uint8_t>& packet,
          npu::driver::XdpResult* out) {
-  const npu::iss::ThreadStats before = dev.backend().core(0).thread(0).stats;
+  // The device runs on its own ISS machine: the thread's own counters are there.
+  npu::iss::Core& core = dynamic_cast<npu::iss::Machine&>(dev.backend()).core(0);
+  const npu::iss::ThreadStats before = core.thread(0).stats;
   *out = dev.run_xdp(prog, packet);
-  const npu::iss::ThreadStats& after = dev.backend().core(0).thread(0).stats;
+  const npu::iss::ThreadStats& after = core.thread(0).stats;
   Cost c;
   c.cycles = out->cycles;
   c.insns = out->insns;

@@ -8,6 +8,8 @@
 #include "sim/kernel/oracle.h"
 #include "sim/ref/maps_json.h"
 #include "sim/ref/vm.h"
+#include "sim/rtl/lockstep.h"
+#include "sim/rtl/rtl_machine.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -34,10 +36,27 @@ struct Outcome {
   std::string error;
 };
 
+// The hardware a device engine runs on: a fresh ISS machine each time, or
+// (SystemC allows one simulation a process) one RTL or lockstep machine the
+// process reloads for every file.
+std::unique_ptr<npu::driver::Device> device_on(const std::string& engine, const npu::Image& fw) {
+  const npu::driver::DeviceConfig cfg;
+  if (engine == "rtl") {
+    static npu::rtl::RtlMachine hw("rtl", npu::driver::Device::machine_config(cfg));
+    return std::make_unique<npu::driver::Device>(fw, hw, cfg);
+  }
+  if (engine == "lockstep") {
+    static npu::rtl::Lockstep hw(npu::driver::Device::machine_config(cfg));
+    return std::make_unique<npu::driver::Device>(fw, hw, cfg);
+  }
+  return std::make_unique<npu::driver::Device>(fw, cfg);
+}
+
 // The program wrapped as XDP (bpf::wrap_conformance), verified and compiled,
-// loaded on a fresh ISS device, run on one packet; r0 from the result map.
-Outcome run_on_iss(const std::string& firmware, const std::vector<bpf::Insn>& insns,
-                   const std::vector<uint8_t>& mem) {
+// loaded on a device (the ISS, the RTL core, or both in lockstep), run on one
+// packet; r0 from the result map.
+Outcome run_on_device(const std::string& engine, const std::string& firmware,
+                      const std::vector<bpf::Insn>& insns, const std::vector<uint8_t>& mem) {
   static const npu::Image fw = npu::read_image(firmware);
   Outcome o;
   bpf::Object obj = bpf::wrap_conformance(insns, mem);
@@ -49,9 +68,22 @@ Outcome run_on_iss(const std::string& firmware, const std::vector<bpf::Insn>& in
     o.error = "verifier rejected: " + e.reason();
     return o;
   }
-  npu::driver::Device dev(fw);
+  std::unique_ptr<npu::driver::Device> d = device_on(engine, fw);
+  npu::driver::Device& dev = *d;
   dev.load(c.image, "conformance");
   npu::driver::XdpResult r = dev.run_xdp(bpf::kConformanceProgram, std::vector<uint8_t>(64, 0));
+  // A device the process keeps for the next file gives its maps back.
+  struct Unload {
+    npu::driver::Device& d;
+    bool keep;
+    ~Unload() {
+      if (keep) return;
+      try {
+        d.unload();
+      } catch (const std::exception&) {
+      }
+    }
+  } unload{dev, engine == "iss"};
   if (!r.error.empty() || r.verdict != 0) {
     o.error = !r.error.empty() ? "device: " + r.error
                                : fmt::format("the wrapper ended with verdict {}", r.verdict);
@@ -70,7 +102,8 @@ Outcome run_on_iss(const std::string& firmware, const std::vector<bpf::Insn>& in
 Outcome run_on(const Options& opt, const std::vector<bpf::Insn>& insns, std::vector<uint8_t> mem) {
   const std::string& engine = opt.engine;
   Outcome o;
-  if (engine == "iss") return run_on_iss(opt.firmware, insns, mem);
+  if (engine == "iss" || engine == "rtl" || engine == "lockstep")
+    return run_on_device(engine, opt.firmware, insns, mem);
   if (engine == "ref") {
     ref::RawResult r = ref::Interpreter::run_raw(insns, mem);
     o.ran = r.error.empty();
@@ -86,9 +119,10 @@ Outcome run_on(const Options& opt, const std::vector<bpf::Insn>& insns, std::vec
 }
 
 void check_engine(const std::string& engine) {
-  if (engine != "ref" && engine != "kernel" && engine != "iss")
+  if (engine != "ref" && engine != "kernel" && engine != "iss" && engine != "rtl" &&
+      engine != "lockstep")
     throw std::runtime_error(
-        fmt::format("unknown engine '{}' (engines: ref, kernel, iss)", engine));
+        fmt::format("unknown engine '{}' (engines: ref, kernel, iss, rtl, lockstep)", engine));
   if (engine == "kernel") {
     std::string why = kern::bpf_unavailable_reason();
     if (!why.empty()) {
@@ -146,6 +180,10 @@ void run_files(const Options& o) {
       }
       if (c.result) rj["expected"] = fmt::format("0x{:x}", *c.result);
       if (r.ran) rj["actual"] = fmt::format("0x{:x}", r.r0);
+    } catch (const npu::rtl::LockstepError& e) {
+      // The two sides no longer run the same program: nothing after this compares.
+      std::cout << fmt::format("{:<8} {:<32} {}\n", "FAIL", name, e.what());
+      throw std::runtime_error(fmt::format("conformance: {}: the ISS and the RTL diverged", f));
     } catch (const std::exception& e) {
       status = "FAIL";
       detail = e.what();
@@ -161,7 +199,8 @@ void run_files(const Options& o) {
   std::string closing = fmt::format("{} passed, {} failed", passed, failed);
   if (o.engine == "kernel")
     closing += fmt::format(", {} rejected by the kernel verifier", rejected);
-  if (o.engine == "iss") closing += fmt::format(", {} rejected by the verifier", rejected);
+  if (o.engine == "iss" || o.engine == "rtl" || o.engine == "lockstep")
+    closing += fmt::format(", {} rejected by the verifier", rejected);
   if (o.json)
     std::cout << nlohmann::json{{"engine", o.engine},
                                 {"passed", passed},
@@ -184,10 +223,11 @@ void add_conformance(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "conformance", "run BPF ISA conformance files (.data) on an execution engine");
   cmd->add_option("--engine", opt->engine,
-                  "ref (reference interpreter), kernel (BPF_PROG_TEST_RUN) or iss (compiled by "
-                  "npu compile, run on the ISS device)")
+                  "ref (reference interpreter), kernel (BPF_PROG_TEST_RUN), iss (compiled by "
+                  "npu compile, run on the ISS device), rtl (the same on the Verilated RTL core) "
+                  "or lockstep (ISS and RTL side by side, every instruction compared)")
       ->capture_default_str();
-  cmd->add_option("--firmware", opt->firmware, "firmware image for --engine iss")
+  cmd->add_option("--firmware", opt->firmware, "firmware image for the device engines")
       ->capture_default_str();
   cmd->add_option("files", opt->files, "conformance files; with --plugin: the memory as hex");
   cmd->add_flag(

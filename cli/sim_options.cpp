@@ -30,6 +30,9 @@ void add_sim_options(CLI::App* cmd, SimCliOptions& o) {
   cmd->add_option("--out", o.out,
                   "write tx.pcap, host.pcap, redirect.pcap, maps.json and stats.json here");
   cmd->add_option("--trace", o.trace, "write a timeline (Chrome trace JSON, open in Perfetto)");
+  cmd->add_option("--trace-rtl", o.trace_rtl,
+                  "write core 0's waveforms over the traffic (FST, open in GTKWave); needs "
+                  "cores: {model: rtl} in the config");
   cmd->add_option("--cores", o.cores, "cores (overrides the config)")->check(CLI::Range(1, 1024));
   cmd->add_option("--threads", o.threads, "threads per core (overrides the config)")
       ->check(CLI::Range(1, 64));
@@ -49,6 +52,7 @@ void run_simulation(const npu::Image& image, const std::string& name, const SimC
   s.maps_json = o.maps;
   s.out_dir = o.out;
   s.trace = o.trace;
+  s.trace_rtl = o.trace_rtl;
   s.progress = !o.no_progress && !o.json && isatty(STDERR_FILENO);
   std::string traffic_desc;
   if (!o.pcap.empty()) {

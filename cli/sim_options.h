@@ -11,14 +11,15 @@
 namespace npu_cli {
 
 struct SimCliOptions {
-  std::string config;   // nic.yaml
-  std::string pcap;     // --pcap
-  std::string traffic;  // --traffic SPEC
-  std::string profile;  // --profile: addresses and ports generated traffic favours
-  std::string maps;     // --maps init.json
-  std::string prog;     // --prog NAME
-  std::string out;      // --out DIR
-  std::string trace;    // --trace FILE
+  std::string config;     // nic.yaml
+  std::string pcap;       // --pcap
+  std::string traffic;    // --traffic SPEC
+  std::string profile;    // --profile: addresses and ports generated traffic favours
+  std::string maps;       // --maps init.json
+  std::string prog;       // --prog NAME
+  std::string out;        // --out DIR
+  std::string trace;      // --trace FILE
+  std::string trace_rtl;  // --trace-rtl FILE.fst
   std::string firmware = NPU_FIRMWARE_PATH;
   bool pcap_line_rate = false;  // ignore pcap timestamps: back to back at line rate
   bool json = false, no_progress = false;

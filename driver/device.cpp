@@ -98,14 +98,9 @@ void Device::boot_firmware() {
     std::copy(s.words.begin(), s.words.end(), fw_code_.begin() + int64_t(s.base));
   }
   if (!m_) {
-    iss::MachineConfig mc;
-    mc.cores = cfg.cores;
-    mc.threads = cfg.threads;
-    mc.map_cpus = cfg.map_cpus;
-    mc.timing = cfg.timing;
     try {
       if (cfg.map_cpus == 0) throw std::invalid_argument("map_cpus must be at least 1");
-      own_ = std::make_unique<iss::Machine>(mc);
+      own_ = std::make_unique<iss::Machine>(machine_config(cfg));
     } catch (const std::exception& e) {
       throw DeviceError(fmt::format("device: {}", e.what()));
     }
@@ -118,6 +113,15 @@ void Device::boot_firmware() {
   }
   m_->boot(start_);
   settle("device: the firmware did not settle after boot");
+}
+
+iss::MachineConfig Device::machine_config(const DeviceConfig& cfg) {
+  iss::MachineConfig mc;
+  mc.cores = cfg.cores;
+  mc.threads = cfg.threads;
+  mc.map_cpus = cfg.map_cpus;
+  mc.timing = cfg.timing;
+  return mc;
 }
 
 Device::Device(const Image& firmware, iss::Backend& hw, const DeviceConfig& cfg)
@@ -422,23 +426,16 @@ XdpResult Device::run_xdp(const std::string& prog, const std::vector<uint8_t>& p
   auto busy = [&](uint64_t* insns) {
     uint64_t b = 0, n = 0;
     for (unsigned c = 0; c < m_->ncores(); ++c) {
-      iss::Core& core = m_->core(c);
-      b += core.stats().swap_cycles;
-      n += core.instret();
-      for (unsigned t = 0; t < core.nthreads(); ++t) {
-        const iss::ThreadStats& st = core.thread(t).stats;
-        b += st.issue_cycles;
-        for (uint64_t s : st.stall_on) b += s;
-      }
+      iss::CoreCounters k = m_->counters(c);
+      b += k.busy;
+      n += k.instret;
     }
     *insns = n;
     return b;
   };
   for (unsigned c = 0; c < m_->ncores(); ++c)
-    for (unsigned t = 0; t < m_->core(c).nthreads(); ++t) {
-      iss::Thread& th = m_->core(c).thread(t);
-      th.cause = th.epc = th.badaddr = 0;
-    }
+    for (unsigned t = 0; t < m_->nthreads(); ++t)
+      for (Csr n : {Csr::CAUSE, Csr::EPC, Csr::BADADDR}) m_->set_csr(c, t, n, 0);
   busy0 = busy(&insns0);
 
   m_->host_push(NPU_Q_RX, (uint64_t(NPU_QE_PKT) << NPU_QE_KIND_SHIFT) | frame);
@@ -470,10 +467,11 @@ XdpResult Device::run_xdp(const std::string& prog, const std::vector<uint8_t>& p
     r.verdict = XDP_ABORTED;
     r.fault = d.prog & 0xff;
     for (unsigned c = 0; c < m_->ncores(); ++c)
-      for (unsigned t = 0; t < m_->core(c).nthreads(); ++t) {
-        const iss::Thread& th = m_->core(c).thread(t);
-        if (th.cause) r.fault_pc = th.epc, r.fault_addr = th.badaddr;
-      }
+      for (unsigned t = 0; t < m_->nthreads(); ++t)
+        if (m_->csr(c, t, Csr::CAUSE)) {
+          r.fault_pc = m_->csr(c, t, Csr::EPC);
+          r.fault_addr = m_->csr(c, t, Csr::BADADDR);
+        }
     std::string cause = fmt::format("cause {}", r.fault);
     for (const FaultInfo& f : faults())
       if (f.number == r.fault) cause = f.id;

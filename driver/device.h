@@ -91,6 +91,9 @@ class Device {
   // The same on other hardware (the NIC model): cfg's cores, threads, map_cpus
   // and timing are the hardware's own, and code_store must match its code store.
   Device(const Image& firmware, iss::Backend& hw, const DeviceConfig& cfg = {});
+  // The shape of the ISS machine the first constructor makes for cfg (other
+  // hardware of the same shape, such as a device of RTL cores, takes it too).
+  static iss::MachineConfig machine_config(const DeviceConfig& cfg);
   ~Device();
   Device(const Device&) = delete;
   Device& operator=(const Device&) = delete;

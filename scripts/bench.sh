@@ -57,3 +57,9 @@ rm -rf "$cc_out"
 # (modelled Mpps, latency, bottleneck: deterministic), and the simulator's own
 # speed at 1, 16 and 48 cores (wall clock).
 python3 bench/nic_bench.py
+
+# The RTL core: cycles per packet of every example on the ISS and the RTL side
+# by side, the speed of each (simulated cycles per host second), and the
+# Yosys cell count of a gate-level synthesis (minutes).
+./build/bench/rtl_bench
+./bench/synth.sh

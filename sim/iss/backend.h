@@ -20,6 +20,12 @@ struct DataSection {
   std::vector<uint8_t> bytes;
 };
 
+// A core's counters since it was made, as a driver measures work with them.
+struct CoreCounters {
+  uint64_t instret = 0;  // instructions retired by the core's threads
+  uint64_t busy = 0;     // swap cycles + for every thread (issue cycles + stall cycles)
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -39,10 +45,10 @@ class Backend {
   // Host access to device memory. Local memory addresses reach core `core`'s
   // (the others are device-wide); std::out_of_range where no memory is.
   void write(uint64_t addr, const void* p, size_t n, unsigned core = 0) {
-    if (n) std::memcpy(host_bytes(addr, n, core, "write"), p, n);
+    if (n) host_copy(addr, const_cast<void*>(p), n, core, true);
   }
   void read(uint64_t addr, void* p, size_t n, unsigned core = 0) {
-    if (n) std::memcpy(p, host_bytes(addr, n, core, "read"), n);
+    if (n) host_copy(addr, p, n, core, false);
   }
   std::vector<uint8_t> read(uint64_t addr, size_t n) {
     std::vector<uint8_t> v(n);
@@ -61,17 +67,33 @@ class Backend {
   virtual bool host_pop(uint32_t mask, uint64_t* value) = 0;
 
   virtual unsigned ncores() const = 0;
-  virtual Core& core(unsigned i) = 0;
+  virtual unsigned nthreads() const = 0;  // threads per core
+  virtual CoreCounters counters(unsigned core) = 0;
+  // A thread's CSR; set_csr takes the writable ones only (isa.def's NPU_CSR
+  // list). Both throw std::out_of_range for a core, thread or CSR that does
+  // not exist, and set_csr std::invalid_argument for a read-only CSR.
+  virtual uint64_t csr(unsigned core, unsigned thread, Csr n) = 0;
+  virtual void set_csr(unsigned core, unsigned thread, Csr n, uint64_t v) = 0;
   virtual Engines& engines() = 0;
 
  protected:
   // The region holding addr as core `core` sees it (MemoryPort::dmi of the hardware).
   virtual bool host_dmi(unsigned core, uint64_t addr, Dmi* out) = 0;
+  // What write (write = true: from p to the device) and read (into p) do, for
+  // n > 0 bytes: by default through host_dmi. A backend that mirrors another
+  // (two devices in lockstep) copies to both.
+  virtual void host_copy(uint64_t addr, void* p, size_t n, unsigned core, bool write);
 
  private:
   // Host bytes of [addr, addr + n) as core sees them; throws std::out_of_range
   // "device <what> of N bytes at 0x...: no memory there".
   uint8_t* host_bytes(uint64_t addr, size_t n, unsigned core, const char* what);
 };
+
+// The core queries of a backend made of ISS cores (Machine, nic::Nic), with
+// the errors Backend::csr and set_csr give; busy is what CoreCounters says.
+CoreCounters counters_of(const Core& core);
+uint64_t csr_of(const Core& core, unsigned thread, Csr n);
+void set_csr_of(Core& core, unsigned thread, Csr n, uint64_t v);
 
 }  // namespace npu::iss

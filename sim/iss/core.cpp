@@ -108,6 +108,7 @@ void Core::invalidate_dmi() {
 
 void Core::start(unsigned t, uint64_t pc) {
   cut_ = false;  // a re-boot does not continue the thread a limit cut off
+  ran_ = false;  // the next instruction is fetched after a swap, whichever thread issues it
   Thread& th = threads_.at(t);
   th = Thread{};
   th.pc = pc;
@@ -255,8 +256,8 @@ bool Core::pick(uint64_t until, unsigned* out) {
   const unsigned n = unsigned(threads_.size());
   for (;;) {
     if (cycle_ >= until) return false;
-    // Round robin, the thread that just ran last.
-    // Before any thread has run, thread 0 goes first and no swap is charged.
+    // Round robin, the thread that just ran last. After start() the scan
+    // begins at current_ itself, and even that thread is charged a swap.
     for (unsigned k = ran_ ? 1 : 0; k < (ran_ ? n + 1 : n); ++k) {
       unsigned i = current_ + k;  // < 2n: one subtraction instead of a divide
       if (i >= n) i -= n;
@@ -266,7 +267,7 @@ bool Core::pick(uint64_t until, unsigned* out) {
         th.wake = cycle_;
       }
       if (th.state == ThreadState::kReady && th.wake <= cycle_) {
-        if (ran_ && i != current_) {
+        if (!ran_ || i != current_) {
           ++stats_.swaps;
           stats_.swap_cycles += timing_.swap_cycles;
           cycle_ += timing_.swap_cycles;
@@ -652,18 +653,8 @@ void Core::exec(unsigned t, uint64_t until) {
   taken:
     next = s.target;
   jump:
+    // A destination outside the code store faults when it is fetched (the illegal slot).
     cost += timing_.branch_taken_cycles;
-    if (next >= ncode) {
-      // Jumping out of the code store faults at the destination.
-      if (tracer_) tracer_->retired({id_, t, cyc, pc, s.word, wreg, v, 0});
-      cyc += cost;
-      ++instret;
-      flt = Fault::ILLEGAL;
-      fault_addr = next;
-      pc = next;
-      if (tracer_) tracer_->retired({id_, t, cyc, next, code[ncode].word, -1, 0, uint8_t(flt)});
-      goto trap;
-    }
   done:
     if (tracer_) tracer_->retired({id_, t, cyc, pc, s.word, wreg, v, 0});
     cyc += cost;
@@ -678,8 +669,8 @@ void Core::exec(unsigned t, uint64_t until) {
 
   faulted:
     if (tracer_) tracer_->retired({id_, t, cyc, pc, s.word, -1, 0, uint8_t(flt)});
-    cyc += cost;
-  trap:
+    // A trap to fvec redirects the fetch, as a taken branch does.
+    cyc += cost + (th.fvec ? timing_.branch_taken_cycles : 0);
     fault(th, t, pc, flt, fault_addr);
     pc = th.pc;
     if (th.state != ThreadState::kReady) {

@@ -85,7 +85,8 @@ class Core {
   void load_code(const std::vector<uint64_t>& words);
   size_t code_size() const { return code_.size() - 1; }
 
-  // Makes thread t runnable at pc, registers and CSRs cleared.
+  // Makes thread t runnable at pc, registers and CSRs cleared. The core's next
+  // instruction, whichever thread issues it, is charged a swap.
   void start(unsigned t, uint64_t pc);
 
   enum class Stop { kUntil, kIdle };
@@ -110,6 +111,12 @@ class Core {
   Thread& thread(unsigned t) { return threads_.at(t); }
   const Thread& thread(unsigned t) const { return threads_.at(t); }
   const CoreStats& stats() const { return stats_; }
+  // Thread t's CSR n as csrr and csrw reach it: false for an undefined CSR
+  // (and, writing, a read-only one). CYCLE reads the core's clock.
+  bool csr(unsigned t, Csr n, uint64_t* v) const {
+    return read_csr(threads_.at(t), t, int64_t(n), v);
+  }
+  bool set_csr(unsigned t, Csr n, uint64_t v) { return write_csr(threads_.at(t), int64_t(n), v); }
   uint64_t instret() const;
   void set_tracer(Tracer* t) { tracer_ = t; }
 
@@ -148,7 +155,8 @@ class Core {
   uint64_t cycle_ = 0;
   unsigned current_ = 0;
   bool cut_ = false;  // current_ was stopped by `until` and goes on without a swap
-  bool ran_ = false;  // some thread has issued since the core was made
+  // Some thread has issued since the last start(); if not, the next one pays a swap.
+  bool ran_ = false;
   CoreStats stats_;
   Tracer* tracer_ = nullptr;
 };

@@ -61,8 +61,17 @@ class Machine : public MemoryPort, public Backend {
   void host_push(uint32_t queue, uint64_t value) override { queues_.push(queue, value, now_); }
   bool host_pop(uint32_t mask, uint64_t* value) override { return queues_.pop(mask, value); }
   unsigned ncores() const override { return unsigned(cores_.size()); }
-  Core& core(unsigned i) override { return *cores_.at(i); }
+  unsigned nthreads() const override { return cfg_.threads; }
+  CoreCounters counters(unsigned core) override { return counters_of(this->core(core)); }
+  uint64_t csr(unsigned core, unsigned thread, Csr n) override {
+    return csr_of(this->core(core), thread, n);
+  }
+  void set_csr(unsigned core, unsigned thread, Csr n, uint64_t v) override {
+    set_csr_of(this->core(core), thread, n, v);
+  }
   Engines& engines() override { return *engines_; }
+
+  Core& core(unsigned i) { return *cores_.at(i); }
 
   Queues& queues() { return queues_; }
   const MachineConfig& config() const { return cfg_; }

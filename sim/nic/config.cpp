@@ -1,5 +1,7 @@
 #include "sim/nic/config.h"
 
+#include "sim/rtl/rtl_core.h"
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -136,8 +138,8 @@ NicConfig NicConfig::from_yaml_text(const std::string& src, const std::string& n
                {"model",
                 [&](auto& x, auto& y) {
                   c.core_model = text(x, y);
-                  if (c.core_model != "iss")
-                    fail(y, fmt::format("'{}' is not available (iss)", c.core_model));
+                  if (c.core_model != "iss" && c.core_model != "rtl")
+                    fail(y, fmt::format("'{}' is not a core model (iss, rtl)", c.core_model));
                 }},
                {"quantum_cycles",
                 [&](auto& x, auto& y) { c.quantum_cycles = uint32_t(integer(x, y, 1, 1024)); }},
@@ -234,6 +236,14 @@ NicConfig NicConfig::from_yaml_text(const std::string& src, const std::string& n
   each(root, name + ":", top);
   if (uint64_t(c.cores) * c.threads > 65536)
     fail(name, fmt::format("{} cores of {} threads: at most 65536 threads", c.cores, c.threads));
+  if (c.core_model == "rtl") {
+    // The Verilated core's shape and what its divider and fetch need.
+    if (c.threads > rtl::max_threads())
+      fail(name + ": cores.threads",
+           fmt::format("{} threads: the RTL core has at most {}", c.threads, rtl::max_threads()));
+    std::string why = rtl::unsupported_timing(c.timing);
+    if (!why.empty()) fail(name + ": timing", why + " (cores.model rtl)");
+  }
   return c;
 }
 

@@ -52,7 +52,7 @@ struct NicConfig {
   // Cores.
   uint32_t cores = 48;
   uint32_t threads = 8;            // per core
-  std::string core_model = "iss";  // iss (rtl: issue 6)
+  std::string core_model = "iss";  // iss, or rtl (the Verilated core, docs/npu_core.md)
   uint32_t quantum_cycles = 32;    // cores run this far ahead of the rest (LT quantum)
   uint64_t code_store = 0x10000;   // instructions per core (NPU_CODE_STORE_SIZE)
 

@@ -18,14 +18,67 @@ CoreModule::CoreModule(sc_core::sc_module_name name, unsigned id, const NicConfi
       core_(id, cfg.cores, cfg.threads, cfg.timing, *this, *this, queues),
       period_(sc_core::sc_time(cfg.period_ps(), sc_core::SC_PS)) {
   mem.register_invalidate_direct_mem_ptr(this, &CoreModule::invalidate);
+  if (cfg.core_model == "rtl")
+    rtl_ = std::make_unique<rtl::RtlCore>("rtl", id, cfg.cores, cfg.threads, cfg.timing, *this,
+                                          *this, queues);
   SC_THREAD(run);
+}
+
+void CoreModule::load_code(const std::vector<uint64_t>& code) {
+  if (rtl_)
+    rtl_->load_code(code);
+  else
+    core_.load_code(code);
+}
+
+void CoreModule::start(unsigned thread, uint64_t pc) {
+  if (rtl_)
+    rtl_->start(thread, pc);
+  else
+    core_.start(thread, pc);
+}
+
+unsigned CoreModule::current() const {
+  return rtl_ ? rtl_->current() : core_.current();
 }
 
 uint64_t CoreModule::cycle_now() const {
   return uint64_t(sc_core::sc_time_stamp() / period_);
 }
 
+void CoreModule::run_rtl() {
+  // A cycle: inputs, the core's requests answered mid-cycle, retire records
+  // once the answers settled, the rising edge at three quarters.
+  const sc_core::sc_time half = period_ / 2, quarter = period_ / 4;
+  const sc_core::sc_time rest = period_ - half - quarter;
+  for (;;) {
+    rtl_->apply_host();
+    rtl_->begin_cycle(cycle_now());
+    sc_core::wait(half);
+    const bool idle = rtl_->idle();
+    rtl_->service();
+    sc_core::wait(quarter);
+    rtl_->end_cycle();
+    rtl_->clk.write(true);
+    sc_core::wait(rest);
+    rtl_->clk.write(false);
+    if (!idle) continue;
+    // No thread can issue without a queue entry: sleep until the dispatcher
+    // or the host has one, then start at the next cycle boundary.
+    sleeping_ = idle_ = true;
+    sc_core::wait(wake_);
+    sleeping_ = idle_ = false;
+    const sc_core::sc_time t = sc_core::sc_time_stamp();
+    const sc_core::sc_time next = period_ * double(cycle_now() + 1);
+    if (t != period_ * double(cycle_now())) sc_core::wait(next - t);
+  }
+}
+
 void CoreModule::run() {
+  if (rtl_) {
+    run_rtl();
+    return;
+  }
   const uint64_t quantum = cfg_.quantum_cycles;
   for (;;) {
     uint64_t now = cycle_now();

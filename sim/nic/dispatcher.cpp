@@ -158,7 +158,7 @@ bool Dispatcher::pop(unsigned core, uint32_t mask, uint64_t* value, uint64_t cyc
     if (owner >= 0) {
       PacketRecord& r = log_[size_t(owner)];
       r.core = core;
-      r.thread = cores_[core]->core().current();
+      r.thread = cores_[core]->current();
       r.start_cycle = cycle;
     }
   }

@@ -91,7 +91,7 @@ void Nic::load(const std::vector<uint64_t>& code, const std::vector<iss::DataSec
   if (code.size() > cfg_.code_store)
     throw std::runtime_error(
         fmt::format("{} instructions do not fit a code store of {}", code.size(), cfg_.code_store));
-  for (auto& c : cores_) c->core().load_code(code);
+  for (auto& c : cores_) c->load_code(code);
   for (const iss::DataSection& d : data) {
     if (d.bytes.empty()) continue;
     iss::Dmi m;
@@ -108,7 +108,7 @@ void Nic::load(const std::vector<uint64_t>& code, const std::vector<iss::DataSec
 
 void Nic::boot(uint64_t pc) {
   for (auto& c : cores_) {
-    for (unsigned t = 0; t < c->core().nthreads(); ++t) c->core().start(t, pc);
+    for (unsigned t = 0; t < cfg_.threads; ++t) c->start(t, pc);
     c->wake();
   }
 }
@@ -136,9 +136,35 @@ bool Nic::host_pop(uint32_t mask, uint64_t* value) {
   return dispatcher_->host_pop(mask, value);
 }
 
+iss::CoreCounters Nic::counters(unsigned core) {
+  if (rtl::RtlCore* r = cores_.at(core)->rtl_core()) return r->counters();
+  return iss::counters_of(this->core(core));
+}
+
+uint64_t Nic::csr(unsigned core, unsigned thread, Csr n) {
+  if (cores_.at(core)->rtl_core())
+    throw std::logic_error("the NIC model does not read an RTL core's CSRs");
+  return iss::csr_of(this->core(core), thread, n);
+}
+
+void Nic::set_csr(unsigned core, unsigned thread, Csr n, uint64_t v) {
+  if (rtl::RtlCore* r = cores_.at(core)->rtl_core()) {
+    r->set_csr(thread, n, v);
+    return;
+  }
+  iss::set_csr_of(this->core(core), thread, n, v);
+}
+
 CoreSnapshot Nic::now_counters(unsigned c) {
-  iss::Core& core = cores_.at(c)->core();
   CoreSnapshot s;
+  if (rtl::RtlCore* r = cores_.at(c)->rtl_core()) {
+    // The RTL core counts retired instructions and issue cycles; it does not
+    // tell stalls apart by unit.
+    s.busy = r->issue_cycles();
+    s.instret = r->counters().instret;
+    return s;
+  }
+  iss::Core& core = cores_.at(c)->core();
   s.busy = core.stats().busy;
   s.idle = core.stats().idle;
   s.swap_cycles = core.stats().swap_cycles;
@@ -221,7 +247,8 @@ void Nic::receive(uint64_t index, uint64_t in_ps) {
 }  // namespace npu::nic
 
 // libsystemc's own main() calls sc_main; our programs have their own main and
-// drive sc_start themselves, but the shared library still needs the symbol.
-extern "C" int sc_main(int, char**) {
+// drive sc_start themselves, but the shared library still needs the symbol
+// (weak: sim/rtl defines it too).
+extern "C" __attribute__((weak)) int sc_main(int, char**) {
   return 1;
 }

@@ -58,8 +58,16 @@ class Nic : public sc_core::sc_module, public iss::Backend, public iss::MemoryPo
   void host_push(uint32_t queue, uint64_t value) override;
   bool host_pop(uint32_t mask, uint64_t* value) override;
   unsigned ncores() const override { return unsigned(cores_.size()); }
-  iss::Core& core(unsigned i) override { return cores_.at(i)->core(); }
+  unsigned nthreads() const override { return cfg_.threads; }
+  // On RTL cores (cores.model rtl) counters come from the core; its CSRs
+  // are read through its debug port only on an RtlMachine (std::logic_error).
+  iss::CoreCounters counters(unsigned core) override;
+  uint64_t csr(unsigned core, unsigned thread, Csr n) override;
+  void set_csr(unsigned core, unsigned thread, Csr n, uint64_t v) override;
   iss::Engines& engines() override { return engines_->engines(); }
+
+  iss::Core& core(unsigned i) { return cores_.at(i)->core(); }
+  CoreModule& core_module(unsigned i) { return *cores_.at(i); }
 
   // iss::MemoryPort, for the engines' own reads and writes (keys, values, atomics).
   bool dmi(unsigned core, uint64_t addr, iss::Dmi* out) override;

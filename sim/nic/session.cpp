@@ -35,6 +35,8 @@ void write_json(const std::string& path, const nlohmann::json& j) {
 SimOutcome simulate(const Image& program, const std::string& name, const SimSetup& s) {
   const NicConfig& cfg = s.nic;
   if (s.packets.empty()) throw std::runtime_error(name + ": no packets to offer");
+  if (!s.trace_rtl.empty() && cfg.core_model != "rtl")
+    throw std::runtime_error(name + ": --trace-rtl needs the RTL core (cores: {model: rtl})");
   Image fw = read_image(s.firmware);
   Nic nic("nic", cfg);
   driver::DeviceConfig dc;
@@ -47,6 +49,8 @@ SimOutcome simulate(const Image& program, const std::string& name, const SimSetu
   dev.load(program, name);
   nic.prog_slot = dev.prog_slot(s.prog);
   if (!s.maps_json.empty()) dev.load_maps_json(s.maps_json);
+  // Waveforms from here: the traffic, not the boot and the loading.
+  if (!s.trace_rtl.empty()) nic.core_module(0).rtl_core()->trace_to(s.trace_rtl);
 
   std::optional<std::filesystem::path> out;
   std::unique_ptr<traffic::PcapWriter> tx, host, redirect;
@@ -163,6 +167,7 @@ SimOutcome simulate(const Image& program, const std::string& name, const SimSetu
     write_json((*out / "maps.json").string(), o.maps);
   }
   if (trace) trace->close();
+  if (!s.trace_rtl.empty()) nic.core_module(0).rtl_core()->close_trace();
   return o;
 }
 

@@ -31,7 +31,8 @@ struct SimSetup {
   std::string out_dir;  // tx.pcap, host.pcap, redirect.pcap, maps.json, stats.json; "" = none
   std::string trace;    // Chrome trace JSON path; "" = none
   uint64_t trace_max_events = 2'000'000;
-  bool progress = false;      // a progress bar on stderr, when it is a terminal
+  std::string trace_rtl;  // FST waveforms of core 0 over the traffic (cores.model rtl); "" = none
+  bool progress = false;  // a progress bar on stderr, when it is a terminal
   bool keep_outputs = false;  // per-packet results in SimOutcome::results
   // Cycles the card may go without finishing a packet before the run is
   // declared hung.

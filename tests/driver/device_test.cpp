@@ -482,6 +482,54 @@ TEST(Device, ResultsDoNotDependOnTheMachineShape) {
   EXPECT_EQ(a.dump_maps_json(), b.dump_maps_json());
 }
 
+// The driver reads cycles, instructions and fault records through the Backend
+// interface only: on hardware it did not make (an ISS machine that counts the
+// host's copies through the overridable host_copy) every result is the same
+// as on its own machine of that shape.
+TEST(Device, OnHardwareItDidNotMakeResultsAreTheSame) {
+  class Counting : public iss::Machine {
+   public:
+    using Machine::Machine;
+    uint64_t writes = 0, reads = 0;
+
+   protected:
+    void host_copy(uint64_t addr, void* p, size_t n, unsigned core, bool write) override {
+      ++(write ? writes : reads);
+      Machine::host_copy(addr, p, n, core, write);
+    }
+  };
+  DeviceConfig cfg;
+  cfg.cores = 2;
+  cfg.threads = 2;
+  Counting hw(Device::machine_config(cfg));
+  Device a(firmware(), cfg), b(firmware(), hw, cfg);
+  a.load(standard_image());
+  b.load(standard_image());
+  EXPECT_GT(hw.writes, 0u);
+  for (const char* prog : {"swap_mac", "oob", "count", "oob", "pass"}) {
+    std::vector<uint8_t> p = bytes(64);
+    XdpResult x = a.run_xdp(prog, p), y = b.run_xdp(prog, p);
+    EXPECT_EQ(x.verdict, y.verdict) << prog;
+    EXPECT_EQ(x.packet, y.packet) << prog;
+    EXPECT_EQ(x.status, y.status) << prog;
+    EXPECT_EQ(x.fault, y.fault) << prog;
+    EXPECT_EQ(x.fault_pc, y.fault_pc) << prog;
+    EXPECT_EQ(x.fault_addr, y.fault_addr) << prog;
+    EXPECT_EQ(x.error, y.error) << prog;
+    EXPECT_EQ(x.insns, y.insns) << prog;
+    EXPECT_EQ(x.cycles, y.cycles) << prog;
+    EXPECT_GT(y.cycles, 0u) << prog;
+    if (std::string(prog) == "oob") {
+      EXPECT_EQ(y.fault, uint32_t(Fault::PKT_BOUNDS));
+      EXPECT_EQ(y.fault_pc, Builder().at("oob"));
+    } else {
+      EXPECT_EQ(y.fault, 0u) << prog;
+    }
+  }
+  EXPECT_GT(hw.reads, 0u);
+  EXPECT_EQ(a.dump_maps_json(), b.dump_maps_json());
+}
+
 TEST(Device, AHungProgramIsStoppedAndTheDeviceGoesOn) {
   DeviceConfig cfg;
   cfg.max_cycles = 20000;

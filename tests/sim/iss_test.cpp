@@ -1836,6 +1836,164 @@ TEST(IssTiming, SwapCycles) {
   EXPECT_EQ(c5 - c1, s1 * 4);
 }
 
+// "name value ..." for test messages.
+template <typename... A>
+std::string label(const A&... a) {
+  std::string s;
+  auto one = [&s](const auto& x) {
+    if (!s.empty()) s += ' ';
+    if constexpr (std::is_convertible_v<decltype(x), std::string>)
+      s += x;
+    else
+      s += std::to_string(x);
+  };
+  (one(a), ...);
+  return s;
+}
+
+// Runs words on one core of `threads` threads, tracing, until no thread can go
+// on (Core::run directly: the core stops at the exact cycle of the last issue).
+struct Traced {
+  std::unique_ptr<Rig> rig;
+  Recorder rec;
+  Traced(const std::vector<uint64_t>& words, const Timing& t, unsigned threads = 1,
+         uint64_t quantum = 64) {
+    MachineConfig cfg = small(threads);
+    cfg.timing = t;
+    cfg.quantum = quantum;
+    rig = std::make_unique<Rig>(cfg);
+    rig->m.set_tracer(&rec);
+    rig->m.load(words);
+    rig->m.boot(0);
+  }
+  npu::iss::Core& core() { return rig->m.core(0); }
+  void run() {
+    EXPECT_EQ(core().run(std::numeric_limits<uint64_t>::max()), npu::iss::Core::Stop::kIdle);
+  }
+};
+
+TEST(IssTiming, TheFirstInstructionAfterStartPaysASwap) {
+  for (uint32_t swap : {1u, 5u}) {
+    Timing t;
+    t.swap_cycles = swap;
+    const uint64_t nop = t.cycles[size_t(Op::NOP)], halt = t.cycles[size_t(Op::HALT)];
+    Asm a;
+    a.nop();
+    a.halt();
+    Traced r(a.words(), t, 2);
+    r.run();
+    // Thread 0 issues after one swap, thread 1 after a second.
+    ASSERT_EQ(r.rec.v.size(), 4u);
+    EXPECT_EQ(r.rec.v[0].thread, 0u);
+    EXPECT_EQ(r.rec.v[0].cycle, swap);
+    EXPECT_EQ(r.rec.v[1].cycle, swap + nop);
+    EXPECT_EQ(r.rec.v[2].thread, 1u);
+    EXPECT_EQ(r.rec.v[2].cycle, 2 * swap + nop + halt);
+    const uint64_t end = 2 * (swap + nop + halt);
+    EXPECT_EQ(r.core().cycle(), end);
+    EXPECT_EQ(r.core().stats().swaps, 2u);
+    EXPECT_EQ(r.core().stats().swap_cycles, 2u * swap);
+    EXPECT_EQ(r.core().stats().idle, 0u);
+    // Started again, even the thread that ran last pays a swap before its first issue.
+    r.core().start(1, 0);
+    r.run();
+    ASSERT_EQ(r.rec.v.size(), 6u);
+    EXPECT_EQ(r.rec.v[4].thread, 1u);
+    EXPECT_EQ(r.rec.v[4].cycle, end + swap);
+    EXPECT_EQ(r.core().cycle(), end + swap + nop + halt);
+    EXPECT_EQ(r.core().stats().swaps, 3u);
+  }
+}
+
+TEST(IssTiming, ATrapToFvecCostsATakenBranch) {
+  for (uint32_t bt : {1u, 4u}) {
+    Timing t;
+    t.branch_taken_cycles = bt;
+    const uint64_t ld = t.cycles[size_t(Op::LD)];
+    // A load from no memory (MEM) and an undefined word (ILLEGAL, 1 cycle) at
+    // pc 4, fvec = 5 or 0.
+    for (bool undefined : {false, true}) {
+      for (bool trap : {true, false}) {
+        Asm a;
+        a.ai(Op::LI, 3, trap ? 5 : 0);  // 0
+        a.csrw(Csr::FVEC, 3);           // 1
+        a.li64(1, 0x80000000);          // 2, 3
+        a.mem(Op::LD, 8, 2, 1, 0);      // 4: faults
+        a.halt();                       // 5: the handler
+        std::vector<uint64_t> w = a.words();
+        if (undefined) w[4] = 0xff;
+        const uint64_t cost = undefined ? 1 : ld;
+        const std::string what = label("undefined", undefined, "trap", trap, "bt", bt);
+        Traced r(w, t);
+        r.run();
+        const Thread& th = r.rig->th();
+        ASSERT_GE(r.rec.v.size(), 5u) << what;
+        const Retired& f = r.rec.v[4];
+        EXPECT_EQ(f.fault, uint8_t(undefined ? Fault::ILLEGAL : Fault::MEM)) << what;
+        EXPECT_EQ(f.pc, 4u) << what;
+        EXPECT_EQ(th.epc, 4u) << what;
+        if (trap) {
+          ASSERT_EQ(r.rec.v.size(), 6u) << what;
+          EXPECT_EQ(r.rec.v[5].pc, 5u) << what;
+          EXPECT_EQ(r.rec.v[5].cycle, f.cycle + cost + bt) << what;
+          EXPECT_EQ(th.state, ThreadState::kHalted) << what;
+        } else {
+          EXPECT_EQ(r.rec.v.size(), 5u) << what;
+          EXPECT_EQ(th.state, ThreadState::kFaulted) << what;
+          EXPECT_EQ(r.core().cycle(), f.cycle + cost) << what;
+        }
+        // The trap's cycles are issue cycles: one thread, no stall.
+        EXPECT_EQ(th.stats.issue_cycles + r.core().stats().swap_cycles, r.core().cycle()) << what;
+        EXPECT_EQ(th.stats.instret, trap ? 5u : 4u) << what;
+      }
+    }
+  }
+}
+
+TEST(IssTiming, AJumpOutOfTheCodeStoreRetiresThenItsTargetFaults) {
+  for (uint32_t bt : {1u, 4u}) {
+    Timing t;
+    t.branch_taken_cycles = bt;
+    const uint64_t swap = t.swap_cycles, jmp = t.cycles[size_t(Op::JMP)];
+    for (bool trap : {false, true}) {
+      for (uint64_t quantum : {64u, 1u, 2u, 3u}) {
+        Asm a;
+        a.ai(Op::LI, 3, trap ? 3 : 0);  // 0
+        a.csrw(Csr::FVEC, 3);           // 1
+        a.x(Op::JMP, 98);               // 2: to 100
+        a.halt();                       // 3: the handler
+        const std::string what = label("quantum", quantum, "trap", trap, "bt", bt);
+        Traced r(a.words(), t, 1, quantum);
+        // Through Machine::run, so that a quantum may end between the jump and the fault.
+        EXPECT_EQ(r.rig->m.run(1000), Machine::Stop::kIdle) << what;
+        const Thread& th = r.rig->th();
+        ASSERT_EQ(r.rec.v.size(), trap ? 5u : 4u) << what;
+        const Retired &j = r.rec.v[2], &f = r.rec.v[3];
+        const uint64_t at = swap + t.cycles[size_t(Op::LI)] + t.cycles[size_t(Op::CSRW)];
+        EXPECT_EQ(j.pc, 2u) << what;
+        EXPECT_EQ(j.cycle, at) << what;
+        EXPECT_EQ(j.fault, 0u) << what;
+        EXPECT_EQ(f.pc, 100u) << what;
+        EXPECT_EQ(f.word, ~uint64_t(0)) << what;
+        EXPECT_EQ(f.fault, uint8_t(Fault::ILLEGAL)) << what;
+        EXPECT_EQ(f.cycle, at + jmp + bt) << what;
+        EXPECT_EQ(th.epc, 100u) << what;
+        EXPECT_EQ(th.badaddr, 100u) << what;
+        EXPECT_EQ(th.stats.instret, trap ? 4u : 3u) << what;
+        if (trap) {
+          EXPECT_EQ(r.rec.v[4].pc, 3u) << what;
+          EXPECT_EQ(r.rec.v[4].cycle, f.cycle + 1 + bt) << what;
+          EXPECT_EQ(th.state, ThreadState::kHalted) << what;
+        } else {
+          EXPECT_EQ(th.state, ThreadState::kFaulted) << what;
+          EXPECT_EQ(th.pc, 100u) << what;
+          EXPECT_EQ(th.stats.issue_cycles, f.cycle + 1 - swap) << what;
+        }
+      }
+    }
+  }
+}
+
 TEST(IssTiming, YamlErrorsNameTheKey) {
   struct E {
     const char* text;
@@ -1914,6 +2072,131 @@ TEST(IssTiming, ShippedTimingFileIsTheDefaults) {
   for (npu::Unit u : {npu::Unit::ATOMIC, npu::Unit::MAP, npu::Unit::CSUM, npu::Unit::HASH,
                       npu::Unit::RAND, npu::Unit::TIME, npu::Unit::QUEUE})
     EXPECT_EQ(f.unit_latency(u, 100), d.unit_latency(u, 100)) << npu::unit_name(u);
+}
+
+// ---------------------------------------------------------------- backend interface
+
+TEST(IssBackend, CountersAndCsrsWithoutReachingIntoACore) {
+  Rig rig(small(2, 2));
+  Asm a;
+  a.csrr(1, Csr::TID);
+  a.li64(10, kEmem);
+  a.mem(Op::LD, 8, 2, 10, 0);
+  a.rrr(Op::ADD, 3, 2, 1);  // stalls on the load
+  a.x(Op::YIELD, 0);
+  a.halt();
+  ASSERT_EQ(rig.go(a), Machine::Stop::kIdle);
+  npu::iss::Backend& b = rig.m;
+  EXPECT_EQ(b.ncores(), 2u);
+  EXPECT_EQ(b.nthreads(), 2u);
+  for (unsigned c = 0; c < 2; ++c) {
+    const npu::iss::Core& core = rig.m.core(c);
+    uint64_t busy = core.stats().swap_cycles, stalls = 0;
+    for (unsigned t = 0; t < 2; ++t) {
+      const npu::iss::ThreadStats& st = core.thread(t).stats;
+      busy += st.issue_cycles;
+      for (uint64_t s : st.stall_on) stalls += s;
+    }
+    EXPECT_GT(stalls, 0u);
+    npu::iss::CoreCounters k = b.counters(c);
+    EXPECT_EQ(k.instret, 14u);
+    EXPECT_EQ(k.instret, core.instret());
+    EXPECT_EQ(k.busy, busy + stalls);
+    for (unsigned t = 0; t < 2; ++t) {
+      EXPECT_EQ(b.csr(c, t, Csr::TID), t);
+      EXPECT_EQ(b.csr(c, t, Csr::CID), c);
+      EXPECT_EQ(b.csr(c, t, Csr::NTHREADS), 2u);
+      EXPECT_EQ(b.csr(c, t, Csr::NCORES), 2u);
+      EXPECT_EQ(b.csr(c, t, Csr::CYCLE), core.cycle());
+      EXPECT_EQ(b.csr(c, t, Csr::INSTRET), 7u);
+    }
+  }
+  // Every writable CSR, read back and seen by the thread.
+  uint64_t v = 0x100;
+  for (const npu::CsrInfo& ci : npu::csrs()) {
+    if (!ci.writable) {
+      EXPECT_THROW(b.set_csr(1, 1, Csr(ci.number), 1), std::invalid_argument) << ci.name;
+      continue;
+    }
+    b.set_csr(1, 1, Csr(ci.number), ++v);
+    EXPECT_EQ(b.csr(1, 1, Csr(ci.number)), v) << ci.name;
+    EXPECT_NE(b.csr(1, 0, Csr(ci.number)), v) << ci.name << ": another thread's";
+  }
+  const Thread& th = rig.th(1, 1);
+  EXPECT_EQ(th.epc, b.csr(1, 1, Csr::EPC));
+  EXPECT_EQ(th.cause, b.csr(1, 1, Csr::CAUSE));
+  EXPECT_EQ(th.badaddr, b.csr(1, 1, Csr::BADADDR));
+  EXPECT_EQ(th.fvec, b.csr(1, 1, Csr::FVEC));
+  EXPECT_EQ(th.scratch[3], b.csr(1, 1, Csr::SCRATCH3));
+  // What does not exist.
+  const uint16_t none = 0x7777;
+  ASSERT_EQ(npu::csr_info(none), nullptr);
+  EXPECT_THROW(b.csr(0, 0, Csr(none)), std::out_of_range);
+  EXPECT_THROW(b.set_csr(0, 0, Csr(none), 1), std::out_of_range);
+  EXPECT_THROW(b.csr(0, 2, Csr::TID), std::out_of_range);
+  EXPECT_THROW(b.set_csr(0, 2, Csr::EPC, 1), std::out_of_range);
+  EXPECT_THROW(b.csr(2, 0, Csr::TID), std::out_of_range);
+  EXPECT_THROW(b.counters(2), std::out_of_range);
+}
+
+// A backend that watches every host access: what a lockstep of two devices overrides.
+class Watched : public Machine {
+ public:
+  using Machine::Machine;
+  struct Copy {
+    uint64_t addr;
+    size_t n;
+    unsigned core;
+    bool write;
+    bool operator==(const Copy& o) const {
+      return addr == o.addr && n == o.n && core == o.core && write == o.write;
+    }
+  };
+  std::vector<Copy> copies;
+
+ protected:
+  void host_copy(uint64_t addr, void* p, size_t n, unsigned core, bool write) override {
+    copies.push_back({addr, n, core, write});
+    Machine::host_copy(addr, p, n, core, write);
+  }
+};
+
+TEST(IssBackend, HostAccessGoesThroughHostCopy) {
+  Watched w(small(1, 2));
+  npu::iss::Backend& b = w;
+  const uint64_t v = 0x1122334455667788;
+  b.write(kCls + 8, &v, 8);
+  EXPECT_EQ(b.read64(kCls + 8), v);
+  EXPECT_EQ(b.read(kCls + 8, 2), (std::vector<uint8_t>{0x88, 0x77}));
+  b.write(kCls, nullptr, 0);  // nothing to copy
+  b.write(NPU_LM_BASE, &v, 8, 1);
+  uint64_t lm0 = 1, lm1 = 0;
+  b.read(NPU_LM_BASE, &lm0, 8, 0);
+  b.read(NPU_LM_BASE, &lm1, 8, 1);
+  EXPECT_EQ(lm0, 0u);
+  EXPECT_EQ(lm1, v);
+  using C = Watched::Copy;
+  EXPECT_EQ(w.copies, (std::vector<C>{{kCls + 8, 8, 0, true},
+                                      {kCls + 8, 8, 0, false},
+                                      {kCls + 8, 2, 0, false},
+                                      {NPU_LM_BASE, 8, 1, true},
+                                      {NPU_LM_BASE, 8, 0, false},
+                                      {NPU_LM_BASE, 8, 1, false}}));
+  // Loading a data section outside local memory writes through it too.
+  w.copies.clear();
+  w.load({}, {{kEmem + 16, {1, 2, 3}}});
+  EXPECT_EQ(w.copies, (std::vector<C>{{kEmem + 16, 3, 0, true}}));
+  // The default's errors.
+  try {
+    b.read64(kMapBase + 16);
+    ADD_FAILURE() << "no throw";
+  } catch (const std::out_of_range& e) {
+    char want[96];
+    std::snprintf(want, sizeof want, "device read of 8 bytes at 0x%llx: no memory there",
+                  static_cast<unsigned long long>(kMapBase + 16));
+    EXPECT_EQ(std::string(e.what()), want);
+  }
+  EXPECT_THROW(b.write(kCls, &v, 8, 2), std::out_of_range);  // no core 2
 }
 
 // ---------------------------------------------------------------- engines

@@ -383,6 +383,65 @@ TEST(NicModel, ReloadingAnImageDropsStaleMapRegions) {
   EXPECT_EQ(verdicts, "212");  // XDP_PASS, XDP_DROP, XDP_PASS
 }
 
+TEST(NicModel, CoreCountersAndCsrsThroughTheBackend) {
+  // What driver::Device reads of the card: each core's retired instructions
+  // and busy cycles, and each thread's CSRs, as the ISS cores hold them.
+  std::string text = npu::test::run_in_child([&] {
+    NicConfig cfg;
+    cfg.cores = 2;
+    cfg.threads = 3;
+    npu::nic::Nic nic("nic", cfg);
+    npu::driver::DeviceConfig dc;
+    dc.cores = cfg.cores;
+    dc.threads = cfg.threads;
+    dc.map_cpus = cfg.percpu_copies();
+    dc.timing = cfg.timing;
+    npu::driver::Device dev(npu::read_image(kFirmware), nic, dc);
+    npu::iss::Backend& b = nic;
+    json j{{"nthreads", b.nthreads()}, {"cores", json::array()}};
+    for (unsigned c = 0; c < b.ncores(); ++c) {
+      npu::iss::Core& core = nic.core(c);
+      uint64_t busy = core.stats().swap_cycles;
+      for (unsigned t = 0; t < core.nthreads(); ++t) {
+        busy += core.thread(t).stats.issue_cycles;
+        for (uint64_t s : core.thread(t).stats.stall_on) busy += s;
+      }
+      npu::iss::CoreCounters k = b.counters(c);
+      json cj{{"instret", k.instret}, {"core_instret", core.instret()}, {"busy", k.busy},
+              {"core_busy", busy},    {"tids", json::array()},          {"cids", json::array()}};
+      for (unsigned t = 0; t < b.nthreads(); ++t) {
+        cj["tids"].push_back(b.csr(c, t, npu::Csr::TID));
+        cj["cids"].push_back(b.csr(c, t, npu::Csr::CID));
+      }
+      j["cores"].push_back(cj);
+    }
+    b.set_csr(1, 2, npu::Csr::SCRATCH1, 0x5a);
+    j["scratch"] = b.csr(1, 2, npu::Csr::SCRATCH1);
+    j["thread_scratch"] = nic.core(1).thread(2).scratch[1];
+    try {
+      b.set_csr(0, 0, npu::Csr::CYCLE, 1);
+    } catch (const std::invalid_argument& e) {
+      j["read_only"] = e.what();
+    }
+    return j.dump();
+  });
+  json j = json::parse(text);
+  EXPECT_EQ(j["nthreads"], 3);
+  ASSERT_EQ(j["cores"].size(), 2u);
+  for (unsigned c = 0; c < 2; ++c) {
+    const json& cj = j["cores"][c];
+    EXPECT_GT(cj["instret"].get<uint64_t>(), 0u) << "the firmware booted";
+    EXPECT_EQ(cj["instret"], cj["core_instret"]);
+    EXPECT_GT(cj["busy"].get<uint64_t>(), 0u);
+    EXPECT_EQ(cj["busy"], cj["core_busy"]);
+    EXPECT_EQ(cj["tids"], json({0, 1, 2}));
+    EXPECT_EQ(cj["cids"], json({c, c, c}));
+  }
+  EXPECT_EQ(j["scratch"], 0x5a);
+  EXPECT_EQ(j["thread_scratch"], 0x5a);
+  EXPECT_EQ(j["read_only"], "core 0 thread 0: CSR cycle is read-only");
+}
+
 TEST(Calendar, ServesRequestsByIssueTimeWhateverTheirOrder) {
   npu::nic::Calendar one(1);
   EXPECT_EQ(one.reserve(100, 10), 100u);
@@ -435,7 +494,8 @@ TEST(NicConfig, DefaultsAndErrorsNameTheKey) {
   EXPECT_EQ(error("memory: {pkt: {bank_bytes: 48}}"),
             "nic.yaml: memory.pkt.bank_bytes: must be a power of two");
   EXPECT_NE(error("timing: {memory: {pkt: x}}").find("nic.yaml: timing"), std::string::npos);
-  EXPECT_EQ(error("cores: {model: rtl}"), "nic.yaml: cores.model: 'rtl' is not available (iss)");
+  EXPECT_EQ(error("cores: {model: fpga}"),
+            "nic.yaml: cores.model: 'fpga' is not a core model (iss, rtl)");
   // Beyond these the model's calendars and links would not hold.
   EXPECT_EQ(error("cores: {quantum_cycles: 5000}"),
             "nic.yaml: cores.quantum_cycles: 5000 is outside [1, 1024]");
