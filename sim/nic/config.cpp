@@ -141,6 +141,8 @@ NicConfig NicConfig::from_yaml_text(const std::string& src, const std::string& n
                   if (c.core_model != "iss" && c.core_model != "rtl")
                     fail(y, fmt::format("'{}' is not a core model (iss, rtl)", c.core_model));
                 }},
+               {"rtl_cores",
+                [&](auto& x, auto& y) { c.rtl_cores = uint32_t(integer(x, y, 0, 1024)); }},
                {"quantum_cycles",
                 [&](auto& x, auto& y) { c.quantum_cycles = uint32_t(integer(x, y, 1, 1024)); }},
                {"code_store",
@@ -236,6 +238,11 @@ NicConfig NicConfig::from_yaml_text(const std::string& src, const std::string& n
   each(root, name + ":", top);
   if (uint64_t(c.cores) * c.threads > 65536)
     fail(name, fmt::format("{} cores of {} threads: at most 65536 threads", c.cores, c.threads));
+  if (c.rtl_cores > c.cores)
+    fail(name + ": cores.rtl_cores",
+         fmt::format("{} RTL cores on a card of {}", c.rtl_cores, c.cores));
+  if (c.rtl_cores && c.core_model != "rtl")
+    fail(name + ": cores.rtl_cores", "needs cores.model rtl");
   if (c.core_model == "rtl") {
     // The Verilated core's shape and what its divider and fetch need.
     if (c.threads > rtl::max_threads())

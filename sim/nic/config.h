@@ -53,8 +53,14 @@ struct NicConfig {
   uint32_t cores = 48;
   uint32_t threads = 8;            // per core
   std::string core_model = "iss";  // iss, or rtl (the Verilated core, docs/npu_core.md)
-  uint32_t quantum_cycles = 32;    // cores run this far ahead of the rest (LT quantum)
-  uint64_t code_store = 0x10000;   // instructions per core (NPU_CODE_STORE_SIZE)
+  // With model rtl: how many cores (the first ones) are RTL; the rest stay
+  // ISS cores. 0: all of them.
+  uint32_t rtl_cores = 0;
+  bool rtl_core(unsigned id) const {
+    return core_model == "rtl" && (rtl_cores == 0 || id < rtl_cores);
+  }
+  uint32_t quantum_cycles = 32;   // cores run this far ahead of the rest (LT quantum)
+  uint64_t code_store = 0x10000;  // instructions per core (NPU_CODE_STORE_SIZE)
 
   // Packet buffer memory: frames of NPU_FRAME_SIZE bytes.
   uint32_t buffer_frames = 4096;

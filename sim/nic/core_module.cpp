@@ -18,7 +18,7 @@ CoreModule::CoreModule(sc_core::sc_module_name name, unsigned id, const NicConfi
       core_(id, cfg.cores, cfg.threads, cfg.timing, *this, *this, queues),
       period_(sc_core::sc_time(cfg.period_ps(), sc_core::SC_PS)) {
   mem.register_invalidate_direct_mem_ptr(this, &CoreModule::invalidate);
-  if (cfg.core_model == "rtl")
+  if (cfg.rtl_core(id))
     rtl_ = std::make_unique<rtl::RtlCore>("rtl", id, cfg.cores, cfg.threads, cfg.timing, *this,
                                           *this, queues);
   SC_THREAD(run);

@@ -31,13 +31,15 @@ nlohmann::json make_stats(Nic& nic, const std::string& program) {
   const double period_ps = cfg.period_ps();
   json j;
   j["program"] = program;
-  j["config"] = {{"cores", cfg.cores},
-                 {"threads", cfg.threads},
-                 {"clock_mhz", cfg.timing.clock_mhz},
-                 {"line_gbps", cfg.line_gbps},
-                 {"dispatch", dispatch_mode_name(cfg.dispatch)},
-                 {"flow_key", flow_key_name(cfg.flow_key)},
-                 {"core_model", cfg.core_model}};
+  j["config"] = {
+      {"cores", cfg.cores},
+      {"threads", cfg.threads},
+      {"clock_mhz", cfg.timing.clock_mhz},
+      {"line_gbps", cfg.line_gbps},
+      {"dispatch", dispatch_mode_name(cfg.dispatch)},
+      {"flow_key", flow_key_name(cfg.flow_key)},
+      {"core_model", cfg.core_model},
+      {"rtl_cores", cfg.core_model == "rtl" ? (cfg.rtl_cores ? cfg.rtl_cores : cfg.cores) : 0}};
 
   // Offered: as the receive MAC saw the frames.
   uint64_t n = log.size(), wire_bytes = 0, frame_bytes = 0;
@@ -261,8 +263,12 @@ nlohmann::json make_stats(Nic& nic, const std::string& program) {
 std::string format_report(const nlohmann::json& j) {
   std::string s;
   const auto& c = j["config"];
-  s += fmt::format("{}: {} cores x {} threads at {} MHz, {} GbE, {} dispatch\n",
-                   j["program"].get<std::string>(), c["cores"].get<unsigned>(),
+  const unsigned rtl = c.value("rtl_cores", 0u);
+  std::string cores = rtl == 0                            ? ""
+                      : rtl == c["cores"].get<unsigned>() ? " (RTL)"
+                                                          : fmt::format(" ({} RTL)", rtl);
+  s += fmt::format("{}: {} cores{} x {} threads at {} MHz, {} GbE, {} dispatch\n",
+                   j["program"].get<std::string>(), c["cores"].get<unsigned>(), cores,
                    c["threads"].get<unsigned>(), c["clock_mhz"].get<unsigned>(),
                    c["line_gbps"].get<unsigned>(), c["dispatch"].get<std::string>());
   s += fmt::format("  offered   {:>9.2f} Mpps {:>8.2f} Gb/s  ({} packets, line {:.2f} Mpps)\n",

@@ -22,13 +22,13 @@ namespace {
 
 using nlohmann::json;
 
-json run(const std::string& model, const std::string& example) {
+json run(const std::string& cores, const std::string& example) {
   std::string text = npu::test::run_in_child([&] {
     bpf::Object obj =
         bpf::load_object(std::string(NPU_BINARY_DIR) + "/examples/xdp/" + example + ".o");
     npu::nic::SimSetup s;
-    s.nic = npu::nic::NicConfig::from_yaml_text(
-        "cores: {count: 2, threads: 4, model: " + model + "}", "test.yaml");
+    s.nic = npu::nic::NicConfig::from_yaml_text("cores: {count: 2, threads: 4, " + cores + "}",
+                                                "test.yaml");
     s.firmware = NPU_FIRMWARE;
     s.maps_json = std::string(NPU_SOURCE_DIR) + "/examples/xdp/" + example + ".maps.json";
     s.packets = traffic::generate(
@@ -46,9 +46,13 @@ json run(const std::string& model, const std::string& example) {
   return json::parse(text);
 }
 
+// A card of RTL cores, and one with an RTL core beside an ISS core.
 TEST(NicRtl, RtlCoresGiveTheIssCoresResultsOnTheCard) {
-  for (const char* example : {"firewall", "router"}) {
-    json iss = run("iss", example), rtl = run("rtl", example);
+  for (const auto& [example, cores] :
+       {std::pair{"firewall", "model: rtl"}, std::pair{"router", "model: rtl"},
+        std::pair{"router", "model: rtl, rtl_cores: 1"}}) {
+    SCOPED_TRACE(std::string(example) + ", " + cores);
+    json iss = run("model: iss", example), rtl = run(cores, example);
     ASSERT_EQ(iss["results"].size(), rtl["results"].size());
     size_t differ = 0;
     for (size_t i = 0; i < iss["results"].size(); ++i)
@@ -65,6 +69,8 @@ TEST(NicRtl, RtlCoresGiveTheIssCoresResultsOnTheCard) {
     }
     const json &a = iss["stats"], &b = rtl["stats"];
     EXPECT_EQ(b["config"]["core_model"], "rtl");
+    EXPECT_EQ(b["config"]["rtl_cores"],
+              std::string(cores).find("rtl_cores: 1") == std::string::npos ? 2 : 1);
     double ma = a["achieved"]["mpps"].get<double>(), mb = b["achieved"]["mpps"].get<double>();
     EXPECT_NEAR(mb, ma, 0.03 * ma) << example << ": Mpps on ISS cores " << ma << ", RTL " << mb;
     double ca = a["cores"]["cycles_per_packet"].get<double>();
@@ -96,6 +102,9 @@ TEST(NicRtl, ConfigsTheRtlCoreCannotRunAreRefused) {
   EXPECT_EQ(why("cores: {model: verilog}"),
             "nic.yaml: cores.model: 'verilog' is not a core model (iss, rtl)");
   EXPECT_EQ(why("cores: {model: rtl, threads: 16}"), "accepted");
+  EXPECT_EQ(why("cores: {count: 2, model: rtl, rtl_cores: 3}"),
+            "nic.yaml: cores.rtl_cores: 3 RTL cores on a card of 2");
+  EXPECT_EQ(why("cores: {rtl_cores: 1}"), "nic.yaml: cores.rtl_cores: needs cores.model rtl");
 }
 
 }  // namespace
