@@ -27,6 +27,7 @@ struct Options {
   std::vector<std::string> files;
   bool plugin = false;
   bool json = false;
+  std::string trace_rtl;  // FST waveforms of the RTL core (engines rtl, lockstep)
 };
 
 // One run of a program on an engine: r0, or why the engine would not or could not run it.
@@ -39,14 +40,24 @@ struct Outcome {
 // The hardware a device engine runs on: a fresh ISS machine each time, or
 // (SystemC allows one simulation a process) one RTL or lockstep machine the
 // process reloads for every file.
-std::unique_ptr<npu::driver::Device> device_on(const std::string& engine, const npu::Image& fw) {
+std::unique_ptr<npu::driver::Device> device_on(const std::string& engine, const npu::Image& fw,
+                                               const std::string& trace_rtl) {
   const npu::driver::DeviceConfig cfg;
+  // The waveform covers every file of the run, from the first boot.
+  auto traced = [&](npu::rtl::RtlMachine& m) {
+    if (!trace_rtl.empty()) m.trace_to(trace_rtl);
+    return true;
+  };
   if (engine == "rtl") {
     static npu::rtl::RtlMachine hw("rtl", npu::driver::Device::machine_config(cfg));
+    static const bool once = traced(hw);
+    (void)once;
     return std::make_unique<npu::driver::Device>(fw, hw, cfg);
   }
   if (engine == "lockstep") {
     static npu::rtl::Lockstep hw(npu::driver::Device::machine_config(cfg));
+    static const bool once = traced(hw.rtl());
+    (void)once;
     return std::make_unique<npu::driver::Device>(fw, hw, cfg);
   }
   return std::make_unique<npu::driver::Device>(fw, cfg);
@@ -55,8 +66,10 @@ std::unique_ptr<npu::driver::Device> device_on(const std::string& engine, const 
 // The program wrapped as XDP (bpf::wrap_conformance), verified and compiled,
 // loaded on a device (the ISS, the RTL core, or both in lockstep), run on one
 // packet; r0 from the result map.
-Outcome run_on_device(const std::string& engine, const std::string& firmware,
-                      const std::vector<bpf::Insn>& insns, const std::vector<uint8_t>& mem) {
+Outcome run_on_device(const Options& opt, const std::vector<bpf::Insn>& insns,
+                      const std::vector<uint8_t>& mem) {
+  const std::string& engine = opt.engine;
+  const std::string& firmware = opt.firmware;
   static const npu::Image fw = npu::read_image(firmware);
   Outcome o;
   bpf::Object obj = bpf::wrap_conformance(insns, mem);
@@ -68,7 +81,7 @@ Outcome run_on_device(const std::string& engine, const std::string& firmware,
     o.error = "verifier rejected: " + e.reason();
     return o;
   }
-  std::unique_ptr<npu::driver::Device> d = device_on(engine, fw);
+  std::unique_ptr<npu::driver::Device> d = device_on(engine, fw, opt.trace_rtl);
   npu::driver::Device& dev = *d;
   dev.load(c.image, "conformance");
   npu::driver::XdpResult r = dev.run_xdp(bpf::kConformanceProgram, std::vector<uint8_t>(64, 0));
@@ -103,7 +116,7 @@ Outcome run_on(const Options& opt, const std::vector<bpf::Insn>& insns, std::vec
   const std::string& engine = opt.engine;
   Outcome o;
   if (engine == "iss" || engine == "rtl" || engine == "lockstep")
-    return run_on_device(engine, opt.firmware, insns, mem);
+    return run_on_device(opt, insns, mem);
   if (engine == "ref") {
     ref::RawResult r = ref::Interpreter::run_raw(insns, mem);
     o.ran = r.error.empty();
@@ -227,6 +240,9 @@ void add_conformance(CLI::App& app) {
                   "npu compile, run on the ISS device), rtl (the same on the Verilated RTL core) "
                   "or lockstep (ISS and RTL side by side, every instruction compared)")
       ->capture_default_str();
+  cmd->add_option("--trace-rtl", opt->trace_rtl,
+                  "engines rtl and lockstep: the RTL core's waveforms over the whole run (FST, "
+                  "for GTKWave)");
   cmd->add_option("--firmware", opt->firmware, "firmware image for the device engines")
       ->capture_default_str();
   cmd->add_option("files", opt->files, "conformance files; with --plugin: the memory as hex");
@@ -236,6 +252,8 @@ void add_conformance(CLI::App& app) {
   cmd->add_flag("--json", opt->json, "machine-readable results");
   cmd->callback([opt] {
     check_engine(opt->engine);
+    if (!opt->trace_rtl.empty() && opt->engine != "rtl" && opt->engine != "lockstep")
+      throw std::runtime_error("--trace-rtl: engine " + opt->engine + " has no RTL core");
     if (opt->plugin) {
       int rc = plugin(*opt);
       if (rc) std::exit(rc);
