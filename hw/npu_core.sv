@@ -611,16 +611,10 @@ module npu_core #(
           redirect = 1'b1;
           next_pc = if_pc_reg + imm;
         end
-        npu_isa_pkg::OP_JAL: begin
+        npu_isa_pkg::OP_JAL, npu_isa_pkg::OP_JALR: begin
           redirect = 1'b1;
-          next_pc = if_pc_reg + imm;
-          res = if_pc_reg + 64'd1;
-          wen = 1'b1;
-        end
-        npu_isa_pkg::OP_JALR: begin
-          redirect = 1'b1;
-          next_pc = vb;
-          res = if_pc_reg + 64'd1;
+          next_pc = op == npu_isa_pkg::OP_JAL ? if_pc_reg + imm : vb;
+          res = if_pc_reg + 64'd1;  // the link
           wen = 1'b1;
         end
         npu_isa_pkg::OP_JR: begin
