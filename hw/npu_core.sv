@@ -112,7 +112,7 @@ module npu_core #(
     $error("npu_core: CODE_WORDS must be a power of two");
   end
   if (DIV_STEP == 0 || 64 % DIV_STEP != 0 || DIV_MIN > 255) begin : g_bad_div
-    $error("npu_core: DIV_STEP must divide 64");
+    $error("npu_core: DIV_STEP must divide 64 and leave at most 253 iterations");
   end
 
   // Instructions of the divider: their issue cycles must cover its iterations.
@@ -657,6 +657,7 @@ module npu_core #(
     end
   end
   wire faulted = fault != npu_isa_pkg::FAULT_NONE;
+  wire goes_to_sleep = go && sleep && !chan_wait;  // the qget found every queue empty
   wire trap = faulted && t_fvec != 64'd0;
   assign issue = go && !chan_wait && !sleep;
 
@@ -869,7 +870,7 @@ module npu_core #(
     end else if (!freeze) begin
       if (pc_we) pc_reg[cur_reg] <= pc_w;
       if (wake_we) wake_reg[cur_reg] <= wake_w;
-      if (go && sleep && !chan_wait) qmask_reg[cur_reg] <= qget_mask;
+      if (goes_to_sleep) qmask_reg[cur_reg] <= qget_mask;
       if (issue && !faulted) begin
         instret_reg[cur_reg] <= instret_reg[cur_reg] + 64'd1;
         if ((async_w || posted) && now + 64'(lat) > done_reg[cur_reg])
@@ -892,13 +893,15 @@ module npu_core #(
       perf_issue_reg <= '0;
     end else if (freeze) begin
       wb_valid_reg <= 1'b0;  // landed in the register file this cycle
-      // A started thread or a new pc: execute refetches.
+      // A started thread or a new pc: execute refetches once the instruction
+      // in execute has used its cycles; a div of a restarted thread is dropped.
       if (start_valid || (dbg_we && dbg_sel == 8'd32)) ex_valid_reg <= 1'b0;
+      if (start_ok && st_t == cur_reg) dv_pending_reg <= 1'b0;
     end else begin
       cur_reg <= cur_next;
       need_pick_reg <= need_pick_next;
       busy_reg <= busy_next;
-      ex_valid_reg <= 1'b1;
+      if (busy_reg == 0) ex_valid_reg <= 1'b1;  // fetched for the thread decided now
       dv_pending_reg <= dv_pending_next;
       perf_busy_reg <= perf_busy_reg + busy_add;
       perf_issue_reg <= perf_issue_reg + 64'(issue_add);
@@ -942,9 +945,12 @@ module npu_core #(
       rt_fault = fault;
     end
     rt_thread = 6'(cur_reg);
+    // Idle as the ISS sees it: a thread whose qget finds its queues empty in
+    // this cycle sleeps already (the failed qget takes no cycle).
     idle = busy_reg == 0 && !freeze;
     for (t = 0; t < NTHREADS; t = t + 1)
-      if (st_reg[2*t+:2] == TS_READY || cand[t]) idle = 1'b0;
+      if ((st_reg[2*t+:2] == TS_READY || cand[t]) && !(TW'(t) == cur_reg && goes_to_sleep))
+        idle = 1'b0;
     perf_instret = perf_instret_reg;
     perf_busy = perf_busy_reg;
     perf_issue = perf_issue_reg;
@@ -959,7 +965,10 @@ module npu_core #(
   assign csr_rn[1] = {56'd0, dbg_sel - 8'd64};
   always_comb begin
     if (32'(dbg_thread) >= NTHREADS) dbg_rdata = '0;
-    else if (dbg_sel < 8'd32) dbg_rdata = rf_reg[{dbg_t, dbg_sel[4:0]}];
+    else if (dbg_sel < 8'd32)
+      // As the thread would read it: written back, or zero since its start.
+      dbg_rdata = (wb_valid_reg && wb_thread_reg == dbg_t && wb_reg_reg == dbg_sel[4:0]) ?
+          wb_data_reg : live(rf_live_reg[{dbg_t, dbg_sel[4:0]}], rf_reg[{dbg_t, dbg_sel[4:0]}]);
     else if (dbg_sel == 8'd32) dbg_rdata = pc_reg[dbg_t];
     else if (dbg_sel == 8'd33) dbg_rdata = {62'd0, st_reg[2*dbg_t+:2]};
     else if (dbg_sel >= 8'd64) dbg_rdata = csr_rv[1];

@@ -55,9 +55,9 @@ void CoreModule::run_rtl() {
     rtl_->apply_host();
     rtl_->begin_cycle(cycle_now());
     sc_core::wait(half);
-    const bool idle = rtl_->idle();
     rtl_->service();
     sc_core::wait(quarter);
+    const bool idle = rtl_->idle();
     rtl_->end_cycle();
     rtl_->clk.write(true);
     sc_core::wait(rest);

@@ -23,10 +23,22 @@ std::string regs_line(const std::vector<uint64_t>& r) {
   return s;
 }
 
+// The ISS Machine runs its cores a quantum apart, the RTL machine cycle by
+// cycle: with shared memory and queues between them, both are right and
+// differ. So lockstep compares one core (with all its threads).
+const iss::MachineConfig& one_core(const iss::MachineConfig& cfg) {
+  if (cfg.cores != 1)
+    throw std::invalid_argument(fmt::format(
+        "lockstep: {} cores: the ISS interleaves cores by quantum and the RTL by cycle, so "
+        "lockstep compares one core",
+        cfg.cores));
+  return cfg;
+}
+
 }  // namespace
 
 Lockstep::Lockstep(const iss::MachineConfig& cfg, bool cycles)
-    : cycles_(cycles), iss_(cfg), rtl_(std::make_unique<RtlMachine>("rtl", cfg)) {
+    : cycles_(cycles), iss_(one_core(cfg)), rtl_(std::make_unique<RtlMachine>("rtl", cfg)) {
   iss_.set_tracer(&iss_stream_);
   rtl_->set_tracer(&rtl_stream_);
 }
@@ -93,10 +105,10 @@ Lockstep::Stop Lockstep::run(uint64_t max_cycles) {
     Stop b = rtl_->run(q);
     compare(a == Stop::kIdle && b == Stop::kIdle);
     if (a != b || iss_.cycle() != rtl_->cycle())
-      diverged(fmt::format("the ISS {} at cycle {}, the RTL {} at cycle {}",
-                           a == Stop::kIdle ? "went idle" : "ran on", iss_.cycle(),
-                           b == Stop::kIdle ? "went idle" : "ran on", rtl_->cycle()),
-               0, 0);
+      throw LockstepError(fmt::format(
+          "lockstep: the ISS {} at cycle {}, the RTL {} at cycle {} (after {} instructions agreed)",
+          a == Stop::kIdle ? "went idle" : "ran on", iss_.cycle(),
+          b == Stop::kIdle ? "went idle" : "ran on", rtl_->cycle(), compared_));
     if (a == Stop::kIdle) return Stop::kIdle;
   }
   return Stop::kLimit;

@@ -13,8 +13,10 @@
 namespace npu::rtl {
 namespace {
 
-// Issue cycles the divider needs (hw/npu_core.sv's DIV_MIN with DIV_STEP 8).
-constexpr unsigned kDivMinCycles = 64 / 8 + 2;
+// Issue cycles the divider needs (hw/npu_core.sv's DIV_MIN), and the widest
+// cycle count the core's timing ports take.
+constexpr unsigned kDivMinCycles = 64 / NPU_RTL_DIV_STEP + 2;
+constexpr unsigned kMaxPortCycles = 255;
 // Debug port selectors (hw/npu_core.sv).
 constexpr unsigned kSelCsr = 64;
 
@@ -26,6 +28,9 @@ unsigned max_threads() {
 
 std::string unsupported_timing(const iss::Timing& t) {
   if (t.swap_cycles == 0) return "swap_cycles 0: the RTL core needs a cycle to fetch for a swap";
+  if (t.swap_cycles > kMaxPortCycles || t.branch_taken_cycles > kMaxPortCycles)
+    return fmt::format("swap_cycles {}, branch_taken_cycles {}: the RTL core takes at most {}",
+                       t.swap_cycles, t.branch_taken_cycles, kMaxPortCycles);
   for (unsigned i = 0; i < kNumOps; ++i) {
     const OpInfo& o = op_info(Op(i));
     if (o.unit == Unit::DIV && t.cycles[i] < kDivMinCycles)
@@ -160,7 +165,8 @@ void RtlCore::load_code(const std::vector<uint64_t>& words) {
   if (words.size() > NPU_CODE_STORE_SIZE)
     throw std::invalid_argument(fmt::format("{} instructions do not fit the code store of {}",
                                             words.size(), NPU_CODE_STORE_SIZE));
-  if (code_.size() < words.size()) code_.resize(words.size(), ~uint64_t(0));
+  // The store starts zeroed (Verilated with --x-initial 0), as the copy does.
+  if (code_.size() < words.size()) code_.resize(words.size(), 0);
   for (size_t i = 0; i < words.size(); ++i) {
     if (code_[i] == words[i]) continue;
     code_[i] = words[i];
@@ -171,7 +177,9 @@ void RtlCore::load_code(const std::vector<uint64_t>& words) {
       code_wdata_.write(w);
     });
   }
-  code_size_.write(uint32_t(words.size()));
+  // The size goes in a host cycle too: execute rechecks its pc against it.
+  const uint32_t size = uint32_t(words.size());
+  host_.push_back([this, size] { code_size_.write(size); });
 }
 
 void RtlCore::start(unsigned thread, uint64_t pc) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <utility>
 
 namespace npu::rtl {
 
@@ -27,20 +28,26 @@ RtlMachine::~RtlMachine() = default;
 void RtlMachine::drive() {
   for (;;) {
     sc_core::wait(go_);
-    for (auto& c : cores_) c->apply_host();
-    if (fn_) {
-      auto fn = std::move(fn_);
-      fn_ = nullptr;
-      fn();
+    // An error goes back to the caller of step(); the driver lives on.
+    try {
+      for (auto& c : cores_) c->apply_host();
+      if (fn_) {
+        auto fn = std::move(fn_);
+        fn_ = nullptr;
+        fn();
+      }
+    } catch (...) {
+      error_ = std::current_exception();
+      todo_ = 0;
     }
     // One cycle: inputs of the cycle, requests answered mid-cycle, retire
     // records once the answers settled, and the rising edge that ends it.
     for (; todo_ > 0; --todo_) {
       for (auto& c : cores_) c->begin_cycle(now_);
       sc_core::wait(half_);
-      last_idle_ = std::all_of(cores_.begin(), cores_.end(), [](auto& c) { return c->idle(); });
       for (auto& c : cores_) c->service();
       sc_core::wait(quarter_);
+      last_idle_ = std::all_of(cores_.begin(), cores_.end(), [](auto& c) { return c->idle(); });
       for (auto& c : cores_) c->end_cycle();
       for (auto& c : cores_) c->clk.write(true);
       sc_core::wait(quarter_);
@@ -57,6 +64,7 @@ void RtlMachine::step(uint64_t cycles) {
   todo_ = cycles;
   go_.notify(sc_core::SC_ZERO_TIME);
   sc_core::sc_start();  // until the driver waits again: nothing else is scheduled
+  if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
 }
 
 void RtlMachine::in_thread(std::function<void()> fn) {
@@ -105,7 +113,10 @@ iss::CoreCounters RtlMachine::counters(unsigned core) {
 uint64_t RtlMachine::csr(unsigned core, unsigned thread, Csr n) {
   uint64_t v = 0;
   RtlCore& c = *cores_.at(core);
-  in_thread([&] { v = c.read_debug(thread, 64 + unsigned(n)); });
+  in_thread([&] {
+    c.begin_cycle(now_);  // csr cycle reads the machine's clock, as on the ISS
+    v = c.read_debug(thread, 64 + unsigned(n));
+  });
   return v;
 }
 

@@ -12,6 +12,7 @@
 
 #include <systemc>
 
+#include <exception>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -65,7 +66,8 @@ class RtlMachine : public sc_core::sc_module, public iss::Backend {
   uint64_t todo_ = 0;
   std::function<void()> fn_;
   uint64_t now_ = 0;
-  bool last_idle_ = false;  // every core was idle in the last cycle run
+  bool last_idle_ = false;    // every core was idle in the last cycle run
+  std::exception_ptr error_;  // thrown in the driver's thread, for step() to rethrow
 };
 
 }  // namespace npu::rtl

@@ -32,8 +32,12 @@ npu::iss::MachineConfig config() {
   return c;
 }
 
-Lockstep& device() {
-  static Lockstep d(config());
+// The process's one device (SystemC: one simulation a process), made by the
+// first caller with its config; ctest runs every case in a process of its own.
+const npu::iss::MachineConfig* made_with = nullptr;
+Lockstep& device(const npu::iss::MachineConfig& cfg = config()) {
+  static Lockstep d(cfg);
+  if (!made_with) made_with = &cfg;
   return d;
 }
 
@@ -172,10 +176,9 @@ std::vector<uint64_t> random_program(std::mt19937_64& g, size_t body) {
   return w;
 }
 
-TEST(NpuCore, RandomProgramsAgreeWithTheIssEveryCycle) {
-  Lockstep& d = device();
-  std::mt19937_64 g(20261123);
-  for (int round = 0; round < 40; ++round) {
+void random_rounds(Lockstep& d, uint64_t seed, int rounds) {
+  std::mt19937_64 g(seed);
+  for (int round = 0; round < rounds; ++round) {
     std::vector<uint64_t> prog = random_program(g, 120);
     d.load(prog, {});
     d.boot(0);
@@ -193,6 +196,121 @@ TEST(NpuCore, RandomProgramsAgreeWithTheIssEveryCycle) {
     }
     d.counters(0);
   }
+}
+
+TEST(NpuCore, RandomProgramsAgreeWithTheIssEveryCycle) {
+  random_rounds(device(), 20261123, 40);
+}
+
+// Another timing table: slower multiplier, dearer branches and swaps, a
+// divider at its minimum; and three threads.
+TEST(NpuCore, RandomProgramsAgreeUnderAnotherTimingTable) {
+  if (made_with)
+    GTEST_SKIP() << "the process already has a device: run this case alone (ctest does)";
+  static npu::iss::MachineConfig cfg = config();
+  cfg.threads = 3;
+  cfg.timing.swap_cycles = 3;
+  cfg.timing.branch_taken_cycles = 2;
+  for (Op op : {Op::MUL, Op::MULI, Op::MULW, Op::MULWI}) cfg.timing.cycles[unsigned(op)] = 5;
+  for (unsigned i = 0; i < npu::kNumOps; ++i)
+    if (npu::op_info(Op(i)).unit == Unit::DIV) cfg.timing.cycles[i] = 10;
+  cfg.timing.mem_latency[size_t(npu::iss::Region::LM)] = 3;
+  random_rounds(device(cfg), 7, 15);
+}
+
+// A boot while an instruction still holds execute (a run stopped at its
+// limit, as Device::reboot after a hang): the instruction's cycles pass, the
+// restarted thread pays a swap, and a divide in flight writes nothing.
+TEST(NpuCore, ABootWhileAnInstructionHoldsExecuteAgrees) {
+  Lockstep& d = device();
+  for (Op op : {Op::DIV, Op::MUL}) {
+    d.load({enc(Op::LI, 0, 1, 0, 0, 100), enc(Op::LI, 0, 2, 0, 0, 7), enc(op, 0, 3, 1, 2, 0),
+            enc(Op::JMP, 0, 0, 0, 0, -1), enc(Op::MOV, 0, 6, 3, 0, 0),
+            enc(Op::ST, 8, 6, 0, 0, 0x40), enc(Op::HALT, 0, 0, 0, 0, 0)},
+           {});
+    d.boot(0);
+    EXPECT_EQ(d.run(op == Op::DIV ? 30 : 20), npu::iss::Backend::Stop::kLimit);
+    d.boot(4);
+    try {
+      EXPECT_EQ(d.run(10'000), npu::iss::Backend::Stop::kIdle);
+    } catch (const LockstepError& e) {
+      FAIL() << npu::op_info(op).mnemonic << ": " << e.what();
+    }
+    uint64_t r6 = 1;
+    d.read(0x40, &r6, 8);  // compared on both sides
+    EXPECT_EQ(r6, 0u) << "the restarted thread's r6 is its own";
+  }
+}
+
+// A qget that finds its queues empty in the last cycle of a quantum: the
+// thread sleeps in that cycle on both.
+TEST(NpuCore, AQgetSleepingAtTheEndOfAQuantumIsIdleOnBoth) {
+  Lockstep& d = device();
+  for (int nops : {61, 62, 63}) {
+    std::vector<uint64_t> prog(size_t(nops), enc(Op::NOP, 0, 0, 0, 0, 0));
+    prog.push_back(enc(Op::QGET, 0, 1, 0, 0, 1 << 6));
+    prog.push_back(enc(Op::HALT, 0, 0, 0, 0, 0));
+    d.load(prog, {});
+    d.boot(0);
+    for (unsigned t = 1; t < kThreads; ++t) d.set_csr(0, t, npu::Csr::SCRATCH0, 0);
+    try {
+      EXPECT_EQ(d.run(10'000), npu::iss::Backend::Stop::kIdle) << nops;
+    } catch (const LockstepError& e) {
+      FAIL() << nops << " nops: " << e.what();
+    }
+  }
+}
+
+// Words that do not decode, all ones among them, fault on both.
+TEST(NpuCore, UndefinedWordsFaultOnBoth) {
+  Lockstep& d = device();
+  d.load({~0ull, enc(Op::LI, 0, 1, 0, 0, 5), 0xffull, enc(Op::HALT, 0, 0, 0, 0, 0)}, {});
+  d.boot(0);
+  try {
+    EXPECT_EQ(d.run(10'000), npu::iss::Backend::Stop::kIdle);
+  } catch (const LockstepError& e) {
+    FAIL() << e.what();
+  }
+  EXPECT_EQ(d.csr(0, 0, npu::Csr::CAUSE), 3u);  // ILLEGAL, with fvec 0: the thread stopped
+  EXPECT_EQ(d.csr(0, 0, npu::Csr::CYCLE), d.cycle());
+}
+
+// The debug port reads what the thread would: zero after a start, and the
+// value still in write-back.
+TEST(NpuCore, DebugReadsSeeTheThreadsRegisters) {
+  Lockstep& d = device();
+  d.load({enc(Op::LI, 0, 7, 0, 0, 0x1234), enc(Op::HALT, 0, 0, 0, 0, 0)}, {});
+  d.boot(0);
+  d.run(10'000);
+  d.load({enc(Op::NOP, 0, 0, 0, 0, 0), enc(Op::NOP, 0, 0, 0, 0, 0), enc(Op::LI, 0, 8, 0, 0, 0x77),
+          enc(Op::HALT, 0, 0, 0, 0, 0)},
+         {});
+  d.boot(0);
+  d.run(4);  // the first thread's li issues in the last of these cycles
+  const unsigned t = d.iss().core(0).current();
+  std::vector<uint64_t> r = d.rtl().registers(0, t);
+  EXPECT_EQ(r[7], 0u) << "cleared by the start";
+  EXPECT_EQ(r[8], d.iss().core(0).thread(t).r[8]);
+  EXPECT_EQ(r[8], 0x77u);
+}
+
+TEST(NpuCore, LockstepComparesOneCoreAndTimingsTheRtlCannotRunAreRefused) {
+  npu::iss::MachineConfig two = config();
+  two.cores = 2;
+  try {
+    Lockstep l(two);
+    FAIL() << "two cores accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("lockstep compares one core"), std::string::npos);
+  }
+  npu::iss::Timing t;
+  t.swap_cycles = 300;
+  EXPECT_EQ(npu::rtl::unsupported_timing(t),
+            "swap_cycles 300, branch_taken_cycles 1: the RTL core takes at most 255");
+  t = npu::iss::Timing{};
+  t.cycles[unsigned(Op::SDIVW)] = 9;
+  EXPECT_EQ(npu::rtl::unsupported_timing(t), "sdivw: 9 cycles, the RTL divider needs at least 10");
+  EXPECT_EQ(npu::rtl::unsupported_timing(npu::iss::Timing{}), "");
 }
 
 TEST(NpuCore, ADifferenceInMemoryStopsTheRunAtTheFirstDivergentInstruction) {
