@@ -143,9 +143,11 @@ module npu_core #(
   logic [63:0] wake_reg[NTHREADS];  // a ready thread may issue from this cycle on
   logic [31:0] qmask_reg[NTHREADS];  // queues a sleeping thread waits on
   logic [63:0] done_reg[NTHREADS];  // when everything the thread issued has completed
-  logic [63:0] instret_reg[NTHREADS];
-  logic [63:0] csr_reg[NTHREADS * 16];  // rw csrs 0x08..0x13 at {thread, n - 8}
-  logic [NTHREADS*16-1:0] csr_live_reg;
+  // The CSR words are also readable by a simulator's host between cycles
+  // (public to Verilator; a comment to anything else).
+  logic [63:0] instret_reg[NTHREADS]  /*verilator public_flat_rd*/;
+  logic [63:0] csr_reg[NTHREADS * 16]  /*verilator public_flat_rd*/;  // rw csrs 0x08..0x13 at {thread, n - 8}
+  logic [NTHREADS*16-1:0] csr_live_reg  /*verilator public_flat_rd*/;
 
   // Fetch -> execute: the word at if_pc_reg of thread if_thread_reg.
   logic [63:0] if_word_reg;

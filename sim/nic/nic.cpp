@@ -142,14 +142,13 @@ iss::CoreCounters Nic::counters(unsigned core) {
 }
 
 uint64_t Nic::csr(unsigned core, unsigned thread, Csr n) {
-  if (cores_.at(core)->rtl_core())
-    throw std::logic_error("the NIC model does not read an RTL core's CSRs");
+  if (rtl::RtlCore* r = cores_.at(core)->rtl_core()) return r->peek_csr(thread, n);
   return iss::csr_of(this->core(core), thread, n);
 }
 
 void Nic::set_csr(unsigned core, unsigned thread, Csr n, uint64_t v) {
   if (rtl::RtlCore* r = cores_.at(core)->rtl_core()) {
-    r->set_csr(thread, n, v);
+    r->set_csr(thread, n, v);  // applied before the core's next cycle
     return;
   }
   iss::set_csr_of(this->core(core), thread, n, v);

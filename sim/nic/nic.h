@@ -59,8 +59,7 @@ class Nic : public sc_core::sc_module, public iss::Backend, public iss::MemoryPo
   bool host_pop(uint32_t mask, uint64_t* value) override;
   unsigned ncores() const override { return unsigned(cores_.size()); }
   unsigned nthreads() const override { return cfg_.threads; }
-  // On RTL cores (cores.model rtl) counters come from the core; its CSRs
-  // are read through its debug port only on an RtlMachine (std::logic_error).
+  // On RTL cores (cores.model rtl) counters and CSRs come from the core.
   iss::CoreCounters counters(unsigned core) override;
   uint64_t csr(unsigned core, unsigned thread, Csr n) override;
   void set_csr(unsigned core, unsigned thread, Csr n, uint64_t v) override;

@@ -1,6 +1,7 @@
 #include "sim/rtl/rtl_core.h"
 
 #include "Vnpu_core.h"
+#include "Vnpu_core___024root.h"
 #include "firmware/abi.h"
 #include "sim/ref/bytes.h"
 #include "verilated.h"
@@ -45,6 +46,7 @@ RtlCore::RtlCore(sc_core::sc_module_name name, unsigned id, unsigned ncores, uns
                  iss::QueuePort& queues)
     : sc_module(name),
       id_(id),
+      ncores_n_(ncores),
       nthreads_(nthreads),
       timing_(timing),
       mem_(mem),
@@ -191,6 +193,14 @@ void RtlCore::start(unsigned thread, uint64_t pc) {
 }
 
 void RtlCore::set_csr(unsigned thread, Csr n, uint64_t v) {
+  // The errors iss::set_csr_of gives.
+  if (thread >= nthreads_)
+    throw std::out_of_range(fmt::format("core {}: no thread {}", id_, thread));
+  const unsigned i = unsigned(n);
+  if (i < unsigned(Csr::PKT_LO) || i > unsigned(Csr::SCRATCH3))
+    throw std::invalid_argument(
+        fmt::format("core {} thread {}: CSR {} is read-only or undefined", id_, thread, i));
+  pending_csr_[{thread, i}] = v;
   host_.push_back([this, thread, n, v] {
     dbg_we_.write(true);
     dbg_thread_.write(thread);
@@ -217,6 +227,7 @@ void RtlCore::apply_host() {
     settle();
   }
   host_.clear();
+  pending_csr_.clear();
   freeze_.write(false);
   settle();
   if (cfg_error_.read())
@@ -297,6 +308,35 @@ uint64_t RtlCore::read_debug(unsigned thread, unsigned sel) {
   dbg_sel_.write(sel);
   settle();
   return dbg_rdata_.read();
+}
+
+uint64_t RtlCore::peek_csr(unsigned thread, Csr n) const {
+  if (thread >= nthreads_)
+    throw std::out_of_range(fmt::format("core {}: no thread {}", id_, thread));
+  const auto& root = *v_->rootp;  // hw/npu_core.sv's public_flat_rd words
+  switch (n) {
+    case Csr::TID:
+      return thread;
+    case Csr::CID:
+      return id_;
+    case Csr::NTHREADS:
+      return nthreads_;
+    case Csr::NCORES:
+      return ncores_n_;
+    case Csr::CYCLE:
+      return cycle_;
+    case Csr::INSTRET:
+      return root.npu_core__DOT__instret_reg[thread];
+    default:
+      break;
+  }
+  const unsigned i = unsigned(n);
+  if (i < unsigned(Csr::PKT_LO) || i > unsigned(Csr::SCRATCH3))
+    throw std::out_of_range(fmt::format("core {}: no CSR {}", id_, i));
+  if (auto p = pending_csr_.find({thread, i}); p != pending_csr_.end()) return p->second;
+  const unsigned slot = thread * 16 + (i - unsigned(Csr::PKT_LO));
+  const bool live = (root.npu_core__DOT__csr_live_reg[slot / 32] >> (slot % 32)) & 1;
+  return live ? root.npu_core__DOT__csr_reg[slot] : 0;
 }
 
 bool RtlCore::idle() const {

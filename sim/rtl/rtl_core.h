@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,6 +56,11 @@ class RtlCore : public sc_core::sc_module {
   // Reads of thread state, for the owner's thread context only (they settle
   // the debug port in delta cycles).
   uint64_t read_debug(unsigned thread, unsigned sel);
+  // A thread's CSR as the core holds it between cycles, read from the
+  // Verilated model's state without simulating (any context; csr cycle is
+  // the cycle the core is in). std::out_of_range for a thread or CSR that
+  // does not exist.
+  uint64_t peek_csr(unsigned thread, Csr n) const;
 
   bool idle() const;
   unsigned current() const;  // the thread execute holds
@@ -72,7 +78,7 @@ class RtlCore : public sc_core::sc_module {
  private:
   void settle();
 
-  unsigned id_, nthreads_;
+  unsigned id_, ncores_n_, nthreads_;
   const iss::Timing& timing_;
   iss::MemoryPort& mem_;
   iss::EnginePort& eng_;
@@ -83,6 +89,8 @@ class RtlCore : public sc_core::sc_module {
   uint64_t cycle_ = 0;
   std::vector<uint64_t> code_;  // what the code store holds (writes skip equal words)
   std::vector<std::function<void()>> host_;
+  // CSR writes queued in host_, as peek_csr sees them before they land.
+  std::map<std::pair<unsigned, unsigned>, uint64_t> pending_csr_;
 
   // Signals of every port but the clock.
   sc_core::sc_signal<bool> rst_n_, freeze_, tab_we_, code_we_, start_valid_, dbg_we_, cfg_error_;

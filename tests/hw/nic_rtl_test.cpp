@@ -7,6 +7,8 @@
 // (SystemC): each run in a child.
 #include "compiler/backend/compile.h"
 #include "compiler/bpf/program.h"
+#include "driver/device.h"
+#include "sim/nic/nic.h"
 #include "sim/nic/config.h"
 #include "sim/nic/session.h"
 #include "sim/traffic/traffic_spec.h"
@@ -81,6 +83,40 @@ TEST(NicRtl, RtlCoresGiveTheIssCoresResultsOnTheCard) {
               << " cycles a packet; RTL cores " << mb << " Mpps, " << cb
               << std::endl;  // flushed before the next fork
   }
+}
+
+// What driver::Device reads of the card's threads (the fault records of a
+// packet, the firmware's vectors and windows): the same through RTL cores,
+// read from the core's state between runs, as through ISS cores.
+TEST(NicRtl, ThreadCsrsReadBackAsOnIssCores) {
+  auto csrs = [](const std::string& model) {
+    return json::parse(npu::test::run_in_child([&] {
+      npu::nic::NicConfig cfg = npu::nic::NicConfig::from_yaml_text(
+          "cores: {count: 2, threads: 3, model: " + model + "}", "test.yaml");
+      npu::nic::Nic nic("nic", cfg);
+      npu::driver::DeviceConfig dc;
+      dc.cores = cfg.cores;
+      dc.threads = cfg.threads;
+      dc.map_cpus = cfg.percpu_copies();
+      dc.timing = cfg.timing;
+      npu::driver::Device dev(npu::read_image(NPU_FIRMWARE), nic, dc);
+      bpf::Object obj = bpf::load_object(std::string(NPU_BINARY_DIR) + "/examples/xdp/parser.o");
+      dev.load(npucc::compile(obj).image, "parser");
+      dev.run_xdp("", std::vector<uint8_t>(60, 0));
+      npu::iss::Backend& b = nic;
+      b.set_csr(1, 2, npu::Csr::SCRATCH3, 0x5a);
+      json j = json::array();
+      for (unsigned c = 0; c < 2; ++c)
+        for (unsigned t = 0; t < 3; ++t)
+          for (const npu::CsrInfo& i : npu::csrs())
+            if (npu::Csr(i.number) != npu::Csr::CYCLE)  // the ISS cores run a quantum ahead
+              j.push_back({c, t, i.id, b.csr(c, t, npu::Csr(i.number))});
+      return j.dump();
+    }));
+  };
+  json iss = csrs("iss"), rtl = csrs("rtl");
+  EXPECT_EQ(iss, rtl);
+  EXPECT_NE(rtl.dump().find("[1,2,\"SCRATCH3\",90]"), std::string::npos) << rtl.dump();
 }
 
 TEST(NicRtl, ConfigsTheRtlCoreCannotRunAreRefused) {
