@@ -34,8 +34,8 @@ void Backend::host_copy(uint64_t addr, void* p, size_t n, unsigned core, bool wr
 
 CoreCounters counters_of(const Core& core) {
   CoreCounters c;
-  c.instret = core.instret();
-  c.busy = core.stats().swap_cycles;
+  c.instret = core.stats().ended_instret + core.instret();
+  c.busy = core.stats().ended_busy + core.stats().swap_cycles;
   for (unsigned t = 0; t < core.nthreads(); ++t) {
     const ThreadStats& st = core.thread(t).stats;
     c.busy += st.issue_cycles;

@@ -24,6 +24,7 @@ struct DataSection {
 struct CoreCounters {
   uint64_t instret = 0;  // instructions retired by the core's threads
   uint64_t busy = 0;     // swap cycles + for every thread (issue cycles + stall cycles)
+  // Both count from the core's making, across restarts of its threads.
 };
 
 class Backend {

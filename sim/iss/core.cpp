@@ -110,6 +110,9 @@ void Core::start(unsigned t, uint64_t pc) {
   cut_ = false;  // a re-boot does not continue the thread a limit cut off
   ran_ = false;  // the next instruction is fetched after a swap, whichever thread issues it
   Thread& th = threads_.at(t);
+  stats_.ended_instret += th.stats.instret;
+  stats_.ended_busy += th.stats.issue_cycles;
+  for (uint64_t s : th.stats.stall_on) stats_.ended_busy += s;
   th = Thread{};
   th.pc = pc;
   th.state = ThreadState::kReady;

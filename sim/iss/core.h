@@ -72,6 +72,9 @@ struct CoreStats {
   uint64_t idle = 0;   // cycles no thread could issue
   uint64_t swaps = 0;  // thread switches
   uint64_t swap_cycles = 0;
+  // What restarted threads had counted (start() clears a thread's own), so
+  // that the core's counters only grow.
+  uint64_t ended_instret = 0, ended_busy = 0;
 };
 
 class Core {

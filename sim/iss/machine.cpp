@@ -25,6 +25,13 @@ bool Queues::ready(uint32_t mask) const {
   return false;
 }
 
+uint32_t Queues::nonempty() const {
+  uint32_t m = 0;
+  for (unsigned q = 0; q < kCount; ++q)
+    if (!q_[q].empty()) m |= 1u << q;
+  return m;
+}
+
 void Queues::push(uint32_t queue, uint64_t value, uint64_t) {
   // An undefined queue number drops the entry, as a write to no queue would.
   if (queue >= kCount) return;

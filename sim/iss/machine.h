@@ -36,6 +36,7 @@ class Queues : public QueuePort {
   bool pop(uint32_t mask, uint64_t* value, uint64_t cycle) override;
   bool pop(uint32_t mask, uint64_t* value) { return pop(mask, value, 0); }
   bool ready(uint32_t mask) const override;
+  uint32_t nonempty() const override;
   void push(uint32_t queue, uint64_t value, uint64_t cycle) override;
   void push(uint32_t queue, uint64_t value) { push(queue, value, 0); }
   size_t size(unsigned q) const { return q < kCount ? q_[q].size() : 0; }

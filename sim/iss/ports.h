@@ -75,6 +75,14 @@ class QueuePort {
   // are empty. cycle: when, on the popping core's clock.
   virtual bool pop(uint32_t mask, uint64_t* value, uint64_t cycle) = 0;
   virtual bool ready(uint32_t mask) const = 0;
+  // Queues that hold an entry, bit q for queue q (an RTL core's input every
+  // cycle); by default from ready().
+  virtual uint32_t nonempty() const {
+    uint32_t m = 0;
+    for (unsigned q = 0; q < 32; ++q)
+      if (ready(1u << q)) m |= 1u << q;
+    return m;
+  }
   // cycle: when the entry is pushed, on the pushing core's clock (which may
   // run ahead of the device's, in a quantum).
   virtual void push(uint32_t queue, uint64_t value, uint64_t cycle) = 0;

@@ -47,22 +47,9 @@ uint64_t CoreModule::cycle_now() const {
 }
 
 void CoreModule::run_rtl() {
-  // A cycle: inputs, the core's requests answered mid-cycle, retire records
-  // once the answers settled, the rising edge at three quarters.
-  const sc_core::sc_time half = period_ / 2, quarter = period_ / 4;
-  const sc_core::sc_time rest = period_ - half - quarter;
+  const std::vector<rtl::RtlCore*> core{rtl_.get()};
   for (;;) {
-    rtl_->apply_host();
-    rtl_->begin_cycle(cycle_now());
-    sc_core::wait(half);
-    rtl_->service();
-    sc_core::wait(quarter);
-    const bool idle = rtl_->idle();
-    rtl_->end_cycle();
-    rtl_->clk.write(true);
-    sc_core::wait(rest);
-    rtl_->clk.write(false);
-    if (!idle) continue;
+    if (!rtl::RtlCore::clock(core, cycle_now(), period_)) continue;
     // No thread can issue without a queue entry: sleep until the dispatcher
     // or the host has one, then start at the next cycle boundary.
     sleeping_ = idle_ = true;

@@ -32,6 +32,16 @@ void write_json(const std::string& path, const nlohmann::json& j) {
 
 }  // namespace
 
+driver::DeviceConfig device_config(const NicConfig& cfg) {
+  driver::DeviceConfig dc;
+  dc.cores = cfg.cores;
+  dc.threads = cfg.threads;
+  dc.map_cpus = cfg.percpu_copies();
+  dc.timing = cfg.timing;
+  dc.code_store = cfg.code_store;
+  return dc;
+}
+
 SimOutcome simulate(const Image& program, const std::string& name, const SimSetup& s) {
   const NicConfig& cfg = s.nic;
   if (s.packets.empty()) throw std::runtime_error(name + ": no packets to offer");
@@ -39,13 +49,7 @@ SimOutcome simulate(const Image& program, const std::string& name, const SimSetu
     throw std::runtime_error(name + ": --trace-rtl needs the RTL core (cores: {model: rtl})");
   Image fw = read_image(s.firmware);
   Nic nic("nic", cfg);
-  driver::DeviceConfig dc;
-  dc.cores = cfg.cores;
-  dc.threads = cfg.threads;
-  dc.map_cpus = cfg.percpu_copies();
-  dc.timing = cfg.timing;
-  dc.code_store = cfg.code_store;
-  driver::Device dev(fw, nic, dc);
+  driver::Device dev(fw, nic, device_config(cfg));
   dev.load(program, name);
   nic.prog_slot = dev.prog_slot(s.prog);
   if (!s.maps_json.empty()) dev.load_maps_json(s.maps_json);

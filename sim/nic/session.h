@@ -7,6 +7,7 @@
 #pragma once
 
 #include "compiler/npu/image.h"
+#include "driver/device.h"
 #include "sim/nic/config.h"
 #include "sim/nic/packet_log.h"
 #include "sim/traffic/pcap.h"
@@ -55,6 +56,9 @@ struct SimOutcome {
   std::vector<PacketResult> results;
   std::string report;  // format_report(stats)
 };
+
+// What driver::Device needs to know of a card's shape to run on it.
+driver::DeviceConfig device_config(const NicConfig& cfg);
 
 // Throws std::runtime_error with one line naming the input on bad input, a
 // device error or a hang.

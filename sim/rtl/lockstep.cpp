@@ -56,10 +56,6 @@ void Lockstep::boot(uint64_t pc) {
   rtl_stream_.q.clear();
   iss_.boot(pc);
   rtl_->boot(pc);
-  // The ISS's thread counters restart with a boot, the RTL's run on: each
-  // side's counters are compared from here.
-  base_.clear();
-  for (unsigned c = 0; c < ncores(); ++c) base_.push_back({iss_.counters(c), rtl_->counters(c)});
 }
 
 void Lockstep::diverged(const std::string& what, unsigned core, unsigned thread) {
@@ -131,11 +127,6 @@ bool Lockstep::host_pop(uint32_t mask, uint64_t* value) {
 
 iss::CoreCounters Lockstep::counters(unsigned core) {
   iss::CoreCounters a = iss_.counters(core), b = rtl_->counters(core);
-  if (core < base_.size()) {
-    const auto& [ia, rb] = base_[core];
-    b.instret = b.instret - rb.instret + ia.instret;
-    b.busy = b.busy - rb.busy + ia.busy;
-  }
   if (cycles_ && (a.instret != b.instret || a.busy != b.busy))
     throw LockstepError(fmt::format(
         "lockstep: core {} counters differ: ISS {} instructions {} busy cycles, RTL {} and {}",

@@ -67,7 +67,6 @@ class Lockstep : public iss::Backend {
   std::unique_ptr<RtlMachine> rtl_;
   Stream iss_stream_, rtl_stream_;
   uint64_t compared_ = 0;
-  std::vector<std::pair<iss::CoreCounters, iss::CoreCounters>> base_;  // per core, at boot
 };
 
 }  // namespace npu::rtl

@@ -234,13 +234,30 @@ void RtlCore::apply_host() {
     throw std::logic_error(fmt::format("RTL core {}: the core refused its timing table", id_));
 }
 
+bool RtlCore::clock(const std::vector<RtlCore*>& cores, uint64_t cycle,
+                    const sc_core::sc_time& period) {
+  const sc_core::sc_time half = period / 2, quarter = period / 4;
+  for (RtlCore* c : cores) c->apply_host();
+  for (RtlCore* c : cores) c->begin_cycle(cycle);
+  sc_core::wait(half);
+  for (RtlCore* c : cores) c->service();
+  sc_core::wait(quarter);
+  bool idle = true;
+  for (RtlCore* c : cores) idle = idle && c->idle();
+  for (RtlCore* c : cores) c->end_cycle();
+  for (RtlCore* c : cores) c->clk.write(true);
+  sc_core::wait(period - half - quarter);
+  for (RtlCore* c : cores) {
+    c->clk.write(false);
+    c->cycle_ = cycle + 1;  // the cycle the core is in now, as peek_csr reads it
+  }
+  return idle;
+}
+
 void RtlCore::begin_cycle(uint64_t c) {
   cycle_ = c;
   now_.write(c);
-  uint32_t ne = 0;
-  for (unsigned q = 0; q < 32; ++q)
-    if (queues_.ready(1u << q)) ne |= 1u << q;
-  q_nonempty_.write(ne);
+  q_nonempty_.write(queues_.nonempty());
 }
 
 void RtlCore::service() {
@@ -345,10 +362,6 @@ bool RtlCore::idle() const {
 
 unsigned RtlCore::current() const {
   return rt_thread_.read();
-}
-
-bool RtlCore::cfg_error() const {
-  return cfg_error_.read();
 }
 
 iss::CoreCounters RtlCore::counters() const {

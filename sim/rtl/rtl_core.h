@@ -45,31 +45,36 @@ class RtlCore : public sc_core::sc_module {
   void set_csr(unsigned thread, Csr n, uint64_t v);
   void set_tracer(iss::Tracer* t) { tracer_ = t; }
 
-  // The owner's clocking, from its own SC_THREAD: one call per cycle, in
-  // order. cycle() is the device cycle the core is in (csr cycle).
-  void apply_host();             // host writes queued since the last cycle (zero time)
-  void begin_cycle(uint64_t c);  // before the requests settle
-  void service();                // mid-cycle: answer this cycle's requests
-  void end_cycle();              // after the answers settled: retire records
-  sc_core::sc_signal<bool> clk;  // driven by the owner: the rising edge ends a cycle
+  // One cycle of cores that share a clock, from the owner's SC_THREAD: host
+  // writes (zero time), the cycle's inputs, requests answered at mid-cycle,
+  // retire records once the answers settled, the rising edge at three
+  // quarters; it returns at the start of the next cycle, `period` later.
+  // True when every core was idle in the cycle.
+  static bool clock(const std::vector<RtlCore*>& cores, uint64_t cycle,
+                    const sc_core::sc_time& period);
+
+  // The phases clock() runs.
+  void apply_host();
+  void begin_cycle(uint64_t c);
+  void service();
+  void end_cycle();
+  sc_core::sc_signal<bool> clk;  // the rising edge ends a cycle
 
   // Reads of thread state, for the owner's thread context only (they settle
   // the debug port in delta cycles).
   uint64_t read_debug(unsigned thread, unsigned sel);
   // A thread's CSR as the core holds it between cycles, read from the
   // Verilated model's state without simulating (any context; csr cycle is
-  // the cycle the core is in). std::out_of_range for a thread or CSR that
-  // does not exist.
+  // the cycle the core is in: the one after the last it ran). CSR writes
+  // still queued read as written. std::out_of_range for a thread or CSR
+  // that does not exist.
   uint64_t peek_csr(unsigned thread, Csr n) const;
 
   bool idle() const;
   unsigned current() const;  // the thread execute holds
-  bool cfg_error() const;
-  uint64_t cycle() const { return cycle_; }
   iss::CoreCounters counters() const;
   uint64_t issue_cycles() const;  // cycles some thread issued
   unsigned nthreads() const { return nthreads_; }
-  unsigned id() const { return id_; }
 
   // FST waveforms of this core from now on (Verilated trace, GTKWave).
   void trace_to(const std::string& path);

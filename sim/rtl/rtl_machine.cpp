@@ -13,13 +13,13 @@ RtlMachine::RtlMachine(sc_core::sc_module_name name, const iss::MachineConfig& c
   if (cfg.threads > max_threads())
     throw std::invalid_argument(
         fmt::format("machine: the RTL core has at most {} threads", max_threads()));
-  for (unsigned c = 0; c < cfg.cores; ++c)
+  for (unsigned c = 0; c < cfg.cores; ++c) {
     cores_.push_back(std::make_unique<RtlCore>(fmt::format("core{}", c).c_str(), c, cfg.cores,
                                                cfg.threads, m_.config().timing, m_, m_.engines(),
                                                m_.queues()));
-  sc_core::sc_time period(1000.0 / cfg.timing.clock_mhz, sc_core::SC_NS);
-  half_ = period / 2;
-  quarter_ = period / 4;
+    clocked_.push_back(cores_.back().get());
+  }
+  period_ = sc_core::sc_time(1000.0 / cfg.timing.clock_mhz, sc_core::SC_NS);
   SC_THREAD(drive);
 }
 
@@ -40,20 +40,7 @@ void RtlMachine::drive() {
       error_ = std::current_exception();
       todo_ = 0;
     }
-    // One cycle: inputs of the cycle, requests answered mid-cycle, retire
-    // records once the answers settled, and the rising edge that ends it.
-    for (; todo_ > 0; --todo_) {
-      for (auto& c : cores_) c->begin_cycle(now_);
-      sc_core::wait(half_);
-      for (auto& c : cores_) c->service();
-      sc_core::wait(quarter_);
-      last_idle_ = std::all_of(cores_.begin(), cores_.end(), [](auto& c) { return c->idle(); });
-      for (auto& c : cores_) c->end_cycle();
-      for (auto& c : cores_) c->clk.write(true);
-      sc_core::wait(quarter_);
-      for (auto& c : cores_) c->clk.write(false);
-      ++now_;
-    }
+    for (; todo_ > 0; --todo_) last_idle_ = RtlCore::clock(clocked_, now_++, period_);
   }
 }
 
@@ -111,13 +98,7 @@ iss::CoreCounters RtlMachine::counters(unsigned core) {
 }
 
 uint64_t RtlMachine::csr(unsigned core, unsigned thread, Csr n) {
-  uint64_t v = 0;
-  RtlCore& c = *cores_.at(core);
-  in_thread([&] {
-    c.begin_cycle(now_);  // csr cycle reads the machine's clock, as on the ISS
-    v = c.read_debug(thread, 64 + unsigned(n));
-  });
-  return v;
+  return cores_.at(core)->peek_csr(thread, n);
 }
 
 void RtlMachine::set_csr(unsigned core, unsigned thread, Csr n, uint64_t v) {

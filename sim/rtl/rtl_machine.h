@@ -46,7 +46,6 @@ class RtlMachine : public sc_core::sc_module, public iss::Backend {
   // FST waveforms of core `core` from now on.
   void trace_to(const std::string& path, unsigned core = 0);
   void close_trace();
-  const iss::MachineConfig& config() const { return cfg_; }
 
  private:
   bool host_dmi(unsigned core, uint64_t addr, iss::Dmi* out) override {
@@ -61,7 +60,8 @@ class RtlMachine : public sc_core::sc_module, public iss::Backend {
   iss::MachineConfig cfg_;
   iss::Machine m_;  // memories, engines and queues; its ISS cores stay unused
   std::vector<std::unique_ptr<RtlCore>> cores_;
-  sc_core::sc_time half_, quarter_;
+  std::vector<RtlCore*> clocked_;  // cores_, as RtlCore::clock takes them
+  sc_core::sc_time period_;
   sc_core::sc_event go_;
   uint64_t todo_ = 0;
   std::function<void()> fn_;

@@ -94,12 +94,7 @@ TEST(NicRtl, ThreadCsrsReadBackAsOnIssCores) {
       npu::nic::NicConfig cfg = npu::nic::NicConfig::from_yaml_text(
           "cores: {count: 2, threads: 3, model: " + model + "}", "test.yaml");
       npu::nic::Nic nic("nic", cfg);
-      npu::driver::DeviceConfig dc;
-      dc.cores = cfg.cores;
-      dc.threads = cfg.threads;
-      dc.map_cpus = cfg.percpu_copies();
-      dc.timing = cfg.timing;
-      npu::driver::Device dev(npu::read_image(NPU_FIRMWARE), nic, dc);
+      npu::driver::Device dev(npu::read_image(NPU_FIRMWARE), nic, npu::nic::device_config(cfg));
       bpf::Object obj = bpf::load_object(std::string(NPU_BINARY_DIR) + "/examples/xdp/parser.o");
       dev.load(npucc::compile(obj).image, "parser");
       dev.run_xdp("", std::vector<uint8_t>(60, 0));

@@ -344,16 +344,6 @@ TEST(NicModel, FiguresHardlyDependOnTheQuantum) {
   EXPECT_NEAR(c1, c0, 0.05 * c0);
 }
 
-// What driver::Device needs to know of a card's shape (as npu::nic::simulate).
-npu::driver::DeviceConfig device_config(const NicConfig& cfg) {
-  npu::driver::DeviceConfig dc;
-  dc.cores = cfg.cores;
-  dc.threads = cfg.threads;
-  dc.map_cpus = cfg.percpu_copies();
-  dc.timing = cfg.timing;
-  return dc;
-}
-
 TEST(NicModel, ReloadingAnImageDropsStaleMapRegions) {
   // The driver on the NIC model: an image replaced frees its maps (MFREE),
   // and cores must drop the DMI regions they cached into them (the engine
@@ -364,7 +354,7 @@ TEST(NicModel, ReloadingAnImageDropsStaleMapRegions) {
     cfg.cores = 2;
     cfg.threads = 2;
     npu::nic::Nic nic("nic", cfg);
-    npu::driver::Device dev(npu::read_image(kFirmware), nic, device_config(cfg));
+    npu::driver::Device dev(npu::read_image(kFirmware), nic, npu::nic::device_config(cfg));
     auto le = [](uint64_t v, size_t n) {
       std::vector<uint8_t> b(n);
       std::memcpy(b.data(), &v, n);
@@ -396,7 +386,7 @@ TEST(NicModel, CoreCountersAndCsrsThroughTheBackend) {
     cfg.cores = 2;
     cfg.threads = 3;
     npu::nic::Nic nic("nic", cfg);
-    npu::driver::Device dev(npu::read_image(kFirmware), nic, device_config(cfg));
+    npu::driver::Device dev(npu::read_image(kFirmware), nic, npu::nic::device_config(cfg));
     npu::iss::Backend& b = nic;
     json j{{"nthreads", b.nthreads()}, {"cores", json::array()}};
     for (unsigned c = 0; c < b.ncores(); ++c) {
