@@ -16,5 +16,6 @@ void add_iss(CLI::App& app);
 void add_compile(CLI::App& app);
 void add_sim(CLI::App& app);
 void add_run(CLI::App& app);
+void add_dev(CLI::App& app);
 
 }  // namespace npu_cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   npu_cli::add_compile(app);
   npu_cli::add_sim(app);
   npu_cli::add_run(app);
+  npu_cli::add_dev(app);
   // Compiler-style -fno-<pass> is spelled --fno-<pass> for the parser.
   std::vector<std::string> args(argv, argv + argc);
   for (std::string& a : args)

@@ -48,6 +48,23 @@ std::vector<uint8_t> cmsg_map_update(uint16_t seq, uint32_t id, uint64_t flags,
   return m;
 }
 
+std::vector<uint8_t> cmsg_dev_request(uint8_t type, uint16_t seq,
+                                      const std::vector<uint8_t>& body) {
+  std::vector<uint8_t> m = header(type, seq, NPU_CMSG_HDR_SIZE + body.size());
+  if (!body.empty()) std::memcpy(m.data() + NPU_CMSG_HDR_SIZE, body.data(), body.size());
+  return m;
+}
+
+std::vector<uint8_t> cmsg_reply(uint8_t request, uint16_t seq, int32_t err, uint32_t result,
+                                const std::vector<uint8_t>& payload) {
+  std::vector<uint8_t> m =
+      header(uint8_t(request | NPU_CMSG_REPLY), seq, NPU_CMSG_PAYLOAD + payload.size());
+  std::memcpy(m.data() + NPU_CMSG_ERR, &err, 4);
+  std::memcpy(m.data() + NPU_CMSG_RESULT, &result, 4);
+  if (!payload.empty()) std::memcpy(m.data() + NPU_CMSG_PAYLOAD, payload.data(), payload.size());
+  return m;
+}
+
 bool parse_reply(const uint8_t* p, size_t size, uint8_t request, uint16_t seq, CmsgReply* out,
                  std::string* why) {
   auto fail = [&](std::string s) {

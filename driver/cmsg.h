@@ -20,6 +20,14 @@ std::vector<uint8_t> cmsg_map_update(uint16_t seq, uint32_t id, uint64_t flags,
                                      const std::vector<uint8_t>& key,
                                      const std::vector<uint8_t>& value);
 
+// A device request with no body (PROG_UNLOAD, DEV_INFO) or a body after the
+// header (PROG_LOAD: the id/flags words, then the image).
+std::vector<uint8_t> cmsg_dev_request(uint8_t type, uint16_t seq,
+                                      const std::vector<uint8_t>& body = {});
+// A reply as the firmware writes one: header, error, result, payload.
+std::vector<uint8_t> cmsg_reply(uint8_t request, uint16_t seq, int32_t err, uint32_t result,
+                                const std::vector<uint8_t>& payload = {});
+
 struct CmsgReply {
   uint8_t type = 0;  // request type | NPU_CMSG_REPLY
   uint16_t seq = 0;

@@ -582,6 +582,28 @@ Entries Device::map_dump(const std::string& map) {
   return out;
 }
 
+std::vector<uint8_t> Device::control(const std::vector<uint8_t>& msg) {
+  npu_cmsg_hdr h{};
+  if (msg.size() >= sizeof h) std::memcpy(&h, msg.data(), sizeof h);
+  auto refuse = [&](int err) { return cmsg_reply(h.type, h.seq, err, 0); };
+  if (msg.size() < NPU_CMSG_KEY || h.len != msg.size() || h.ver != NPU_CMSG_VERSION ||
+      msg.size() > NPU_CTRL_BUF_SIZE)
+    return refuse(-EINVAL);
+  if (h.type < NPU_CMSG_MAP_LOOKUP || h.type > NPU_CMSG_MAP_GETNEXT)
+    return refuse(h.type == NPU_CMSG_MAP_ALLOC || h.type == NPU_CMSG_MAP_FREE ? -EPERM : -EINVAL);
+  uint32_t id = 0;
+  std::memcpy(&id, msg.data() + NPU_CMSG_MAP_ID, 4);
+  const bool owned = loaded_ && std::any_of(maps_.begin(), maps_.end(),
+                                            [&](const MapInfo& m) { return m.id == id; });
+  if (!owned) return refuse(-ENOENT);
+  try {
+    CmsgReply r = ctrl(msg, fmt::format("{}: control message {}", prefix(), unsigned(h.type)));
+    return cmsg_reply(h.type, h.seq, r.err, r.result, r.payload);
+  } catch (const DeviceError&) {
+    return refuse(-EIO);  // the firmware hung and the device was rebooted
+  }
+}
+
 void Device::load_maps_json(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw DeviceError(fmt::format("{}: cannot open: {}", path, errno_text(errno)));

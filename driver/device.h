@@ -144,6 +144,14 @@ class Device {
   // cannot be looked up, such as empty prog array slots, are left out).
   Entries map_dump(const std::string& map);
 
+  // A host control message as the card's BAR carries it (MAP_LOOKUP,
+  // UPDATE, DELETE, GETFIRST, GETNEXT in the host layout), sent through the
+  // firmware; returns the reply bytes with the host's sequence number. Maps
+  // are the loader's to allocate and free: MAP_ALLOC, MAP_FREE and ids of
+  // maps the loaded image does not own are refused with -EPERM and -ENOENT
+  // replies, malformed messages with -EINVAL; the firmware is not bothered.
+  std::vector<uint8_t> control(const std::vector<uint8_t>& msg);
+
   // The maps' JSON format of sim/ref/maps_json.h and kern::KernelObject.
   void load_maps_json(const std::string& path);
   void load_maps_json(const nlohmann::json& init, const std::string& source);

@@ -121,6 +121,68 @@
 #define NPU_CMSG_RESULT 12
 #define NPU_CMSG_PAYLOAD 16
 
+/* Device requests: handled by the card's loader (the device process), not
+ * by the firmware; the host shim sends them through the BAR's control buffer
+ * like the map messages above (docs/abi.md, "The card as the host sees it"). */
+#define NPU_CMSG_PROG_LOAD 0x10   /* body: u32 0, u32 0, u64 flags (0), then a compiled image */
+#define NPU_CMSG_PROG_UNLOAD 0x11 /* body: none. Frees the maps and empties the program table */
+#define NPU_CMSG_MAP_DUMP 0x12    /* body: u32 id, u32 0, u64 flags (0); reply: entries */
+#define NPU_CMSG_DEV_INFO 0x13    /* body: none; reply: struct npu_dev_info */
+/* PROG_LOAD reply: result = maps; payload: struct npu_dev_map per map, in the image's order.
+ * MAP_DUMP reply: result = entries; payload: per entry, the key padded to 8 bytes, then
+ * the host value (sys_value_size bytes) padded to 8. */
+
+/* ---- the card as the host sees it: one shared-memory BAR ----
+ * The device process (the NIC model) and the host shim map one file: a
+ * register window, two packet descriptor rings and a control buffer. Rings
+ * are single producer, single consumer: the producer writes a slot, then
+ * its head (release); the consumer reads the head (acquire), then the slot,
+ * then advances its tail. Doorbells are the head and sequence registers;
+ * each side also gets a wakeup on a FIFO (docs/abi.md). */
+#define NPU_BAR_MAGIC 0x3142504e /* "NPB1" */
+#define NPU_BAR_VERSION 1
+#define NPU_REG_MAGIC 0x00     /* u32 NPU_BAR_MAGIC, written last by the device when ready */
+#define NPU_REG_VERSION 0x04   /* u32 NPU_BAR_VERSION */
+#define NPU_REG_STATUS 0x08    /* u32 NPU_STATUS_* (device) */
+#define NPU_REG_IFINDEX 0x0c   /* u32 (host): the card's netdev; programs see it as ingress */
+#define NPU_REG_DEV_PID 0x10   /* u32: the device process */
+#define NPU_REG_HOST_PID 0x14  /* u32: the shim */
+#define NPU_REG_CYCLE 0x18     /* u64 (device): simulated cycles so far */
+#define NPU_REG_CTRL_REQ 0x20  /* u32 (host): sequence of the request in the control buffer */
+#define NPU_REG_CTRL_DONE 0x24 /* u32 (device): sequence of the last answered request */
+#define NPU_REG_CTRL_LEN 0x28  /* u32 (device): bytes of that reply */
+#define NPU_REG_RINGS 0x40     /* struct npu_ring_regs[NPU_NUM_RINGS] */
+#define NPU_REG_STATS 0x100    /* u64[NPU_NUM_STATS] (device): NPU_STAT_* */
+#define NPU_STATUS_READY 1     /* firmware booted, serving */
+#define NPU_STATUS_FAILED 2    /* the device stopped on an error */
+#define NPU_STATUS_STOPPING 4  /* (host) asks the device process to exit */
+#define NPU_RING_TOHOST 0      /* card -> host: frames for the host stack (XDP_PASS) */
+#define NPU_RING_FROMHOST 1    /* host -> card: frames the host stack sends to the wire */
+#define NPU_NUM_RINGS 2
+#define NPU_RING_REGS_SIZE 32
+#define NPU_RING_SLOTS 4096 /* per ring; a power of two */
+#define NPU_RING_SLOT_SIZE 2048
+#define NPU_RING_DESC_SIZE 16 /* struct npu_ring_desc, at the head of each slot */
+#define NPU_RING_MAX_FRAME (NPU_RING_SLOT_SIZE - NPU_RING_DESC_SIZE)
+#define NPU_STAT_WIRE_RX 0       /* frames received on the wire port */
+#define NPU_STAT_WIRE_TX 1       /* frames sent on the wire port (XDP_TX, host traffic) */
+#define NPU_STAT_TOHOST 2        /* frames put on NPU_RING_TOHOST */
+#define NPU_STAT_FROMHOST 3      /* frames taken from NPU_RING_FROMHOST */
+#define NPU_STAT_DROP 4          /* the program's drops (XDP_DROP, XDP_ABORTED, faults) */
+#define NPU_STAT_NIC_DROP 5      /* dropped by the card: no buffer, too long, queue full */
+#define NPU_STAT_RING_FULL 6     /* dropped: NPU_RING_TOHOST was full */
+#define NPU_STAT_REDIRECT 7      /* XDP_REDIRECT: sent to the wire or the host by target */
+#define NPU_STAT_BAD_FRAME 8     /* wire frames refused: offload segments, bad lengths */
+#define NPU_STAT_BATCHES 9       /* simulation runs (batches of frames) */
+#define NPU_STAT_SIM_PS 10       /* simulated picoseconds spent on traffic */
+#define NPU_STAT_PKT_CYCLES 11   /* sum of cycles threads spent on packets */
+#define NPU_STAT_WIRE_OVERRUN 12 /* frames the wire port's socket dropped: the card fell behind */
+#define NPU_NUM_STATS 16
+#define NPU_BAR_RINGS 0x1000 /* the rings' slots, ring after ring */
+#define NPU_BAR_CTRL (NPU_BAR_RINGS + NPU_NUM_RINGS * NPU_RING_SLOTS * NPU_RING_SLOT_SIZE)
+#define NPU_BAR_CTRL_SIZE 0x1000000 /* 16 MiB: images and map dumps */
+#define NPU_BAR_SIZE (NPU_BAR_CTRL + NPU_BAR_CTRL_SIZE)
+
 /* ---- the microcode image: ELF64, little-endian, e_machine EM_NPU ----
  * .text holds instruction words (sh_addr = first instruction's index * 8);
  * other allocated sections hold bytes at their device address (sh_addr). */
@@ -205,6 +267,40 @@ struct npu_cmsg_hdr {
   uint32_t len;
 };
 
+struct npu_ring_regs {
+  uint32_t offset;    /* of the first slot in the BAR */
+  uint32_t slots;     /* NPU_RING_SLOTS */
+  uint32_t slot_size; /* NPU_RING_SLOT_SIZE */
+  uint32_t reserved;
+  uint32_t head; /* producer: slots written (free-running) */
+  uint32_t pad0;
+  uint32_t tail; /* consumer: slots taken (free-running) */
+  uint32_t pad1;
+};
+
+struct npu_ring_desc {
+  uint32_t len;    /* frame bytes after the descriptor */
+  uint32_t status; /* TOHOST: the verdict word (NPU_VERDICT_*); FROMHOST: 0 */
+  uint64_t cycles; /* TOHOST: cycles the program took; FROMHOST: 0 */
+};
+
+/* A map of a loaded program (PROG_LOAD's reply). */
+struct npu_dev_map {
+  uint32_t id, type, key_size, value_size, max_entries, flags;
+  uint32_t sys_value_size; /* host value bytes (percpu: every copy) */
+  uint32_t reserved;
+  char name[16]; /* NUL-terminated, BPF_OBJ_NAME_LEN */
+};
+
+struct npu_dev_info {
+  uint32_t cores, threads, map_cpus, clock_mhz;
+  uint64_t code_store; /* instructions */
+  uint32_t loaded;     /* 1 when a program is loaded */
+  uint32_t nprogs;
+  uint64_t prog_insns;                 /* NPU instructions of the loaded image */
+  uint64_t counters[NPU_NUM_COUNTERS]; /* the firmware's NPU_CNT_* */
+};
+
 /* Records of a compiled image's sections; names are offsets in .npu.strtab,
  * reserved fields are 0. */
 struct npu_image_meta {
@@ -264,6 +360,15 @@ static_assert(offsetof(npu_image_map, inner_map) == 24, "image map record layout
 static_assert(offsetof(npu_image_map, init_off) == 32, "image map record layout");
 static_assert(sizeof(npu_image_reloc) == NPU_IMAGE_RELOC_SIZE, "image relocation size");
 static_assert(offsetof(npu_image_reloc, addend) == 16, "image relocation layout");
+static_assert(sizeof(npu_ring_regs) == NPU_RING_REGS_SIZE, "ring register size");
+static_assert(offsetof(npu_ring_regs, head) == 16 && offsetof(npu_ring_regs, tail) == 24,
+              "ring register layout");
+static_assert(sizeof(npu_ring_desc) == NPU_RING_DESC_SIZE, "ring descriptor size");
+static_assert(NPU_REG_RINGS + NPU_NUM_RINGS * NPU_RING_REGS_SIZE <= NPU_REG_STATS,
+              "ring registers below the statistics");
+static_assert(NPU_REG_STATS + 8 * NPU_NUM_STATS <= NPU_BAR_RINGS, "statistics in the window");
+static_assert((NPU_RING_SLOTS & (NPU_RING_SLOTS - 1)) == 0, "ring slots: a power of two");
+static_assert(sizeof(npu_dev_map) == 48, "device map record size");
 static_assert(NPU_PROG_TEXT_BASE < NPU_CODE_STORE_SIZE, "programs need room in the code store");
 static_assert(NPU_CLS_CTRL_BUFS + 2 * NPU_CTRL_BUF_SIZE <= NPU_CLS_FW_DATA,
               "two control buffers below the firmware data");

@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   clang-16 llvm-16 lld-16 clang-format
-  libbpf-dev libelf-dev zlib1g-dev bpftool iproute2
+  libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 iputils-ping ethtool
   libsystemc-dev verilator yosys gtkwave
   libyaml-cpp-dev libgtest-dev libgmock-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev libpcap-dev

@@ -13,8 +13,7 @@
 namespace npu::nic {
 namespace {
 
-constexpr uint32_t kLoopback = 1;  // the ingress ifindex of received frames
-constexpr size_t kEthHlen = 14;    // shorter frames are no Ethernet frames: runts
+constexpr size_t kEthHlen = 14;  // shorter frames are no Ethernet frames: runts
 
 }  // namespace
 
@@ -212,7 +211,7 @@ void Nic::receive(uint64_t index, uint64_t in_ps) {
   d.data = frame + NPU_HEADROOM;
   d.data_meta = d.data;
   d.data_end = d.data + p.size();
-  d.ifindex = kLoopback;
+  d.ifindex = ingress_ifindex;
   d.prog = prog_slot;
   // Head- and tailroom start zeroed, as the kernel's test run gives them.
   uint8_t* f = pkt_->data() + (frame - pkt_->base());

@@ -77,6 +77,9 @@ class Nic : public sc_core::sc_module, public iss::Backend, public iss::MemoryPo
   void offer(std::vector<std::vector<uint8_t>> packets, const std::vector<uint64_t>& start_ps);
   // The program slot received frames run (the image's program index).
   uint32_t prog_slot = 0;
+  // The ingress_ifindex programs see: the loopback's, as under the kernel's
+  // test run, unless the card is a host's netdev (npu dev).
+  uint32_t ingress_ifindex = 1;
   // Called for every packet as it leaves (or is dropped): see Egress::on_output.
   std::function<void(uint64_t, Fate, const uint8_t*, size_t)> on_output;
 

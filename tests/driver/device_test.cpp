@@ -877,3 +877,48 @@ TEST_F(DeviceTest, UnloadFreesEverything) {
 }
 
 }  // namespace
+
+// ---- raw control messages, as the card's BAR carries them ----
+
+TEST_F(DeviceTest, ControlMessagesFromTheHost) {
+  const uint32_t flows = dev_->map_info("flows").id;
+  auto reply = [](const std::vector<uint8_t>& r, uint16_t seq) {
+    CmsgReply out;
+    std::string why;
+    EXPECT_TRUE(parse_reply(r.data(), r.size(), r[NPU_CMSG_TYPE] & 0x7f, seq, &out, &why)) << why;
+    return out;
+  };
+  // The host's sequence number comes back; the value lands in the map.
+  CmsgReply u = reply(
+      dev_->control(cmsg_map_update(41, flows, BPF_ANY, le<uint32_t>(7), le<uint64_t>(70))), 41);
+  EXPECT_EQ(u.err, 0);
+  EXPECT_EQ(dev_->map_lookup("flows", le<uint32_t>(7)), le<uint64_t>(70));
+  CmsgReply l =
+      reply(dev_->control(cmsg_map_op(NPU_CMSG_MAP_LOOKUP, 42, flows, 0, le<uint32_t>(7))), 42);
+  EXPECT_EQ(l.payload, le<uint64_t>(70));
+  // The firmware's errors pass through.
+  CmsgReply e = reply(
+      dev_->control(cmsg_map_update(43, flows, BPF_NOEXIST, le<uint32_t>(7), le<uint64_t>(1))), 43);
+  EXPECT_EQ(e.err, -EEXIST);
+  // Allocation is the loader's; maps it did not make are not the host's.
+  npu_map_def def{BPF_MAP_TYPE_ARRAY, 4, 8, 4, 0, 0};
+  EXPECT_EQ(reply(dev_->control(cmsg_map_alloc(44, def)), 44).err, -EPERM);
+  EXPECT_EQ(reply(dev_->control(cmsg_map_op(NPU_CMSG_MAP_FREE, 45, flows, 0)), 45).err, -EPERM);
+  EXPECT_EQ(
+      reply(dev_->control(cmsg_map_op(NPU_CMSG_MAP_LOOKUP, 46, 60, 0, le<uint32_t>(7))), 46).err,
+      -ENOENT);
+  // Malformed: a length that is not the message's, a short message, a bad version.
+  std::vector<uint8_t> bad = cmsg_map_op(NPU_CMSG_MAP_LOOKUP, 47, flows, 0, le<uint32_t>(7));
+  bad[NPU_CMSG_LEN] += 8;
+  EXPECT_EQ(reply(dev_->control(bad), 47).err, -EINVAL);
+  bad = cmsg_map_op(NPU_CMSG_MAP_GETFIRST, 48, flows, 0);
+  bad.resize(NPU_CMSG_HDR_SIZE);
+  bad[NPU_CMSG_LEN] = NPU_CMSG_HDR_SIZE;
+  EXPECT_EQ(reply(dev_->control(bad), 48).err, -EINVAL);
+  bad = cmsg_map_op(NPU_CMSG_MAP_GETFIRST, 49, flows, 0);
+  bad[NPU_CMSG_VER] = 9;
+  EXPECT_EQ(reply(dev_->control(bad), 49).err, -EINVAL);
+  // Nothing reached the firmware for the refusals; the device still serves.
+  EXPECT_EQ(dev_->counter(NPU_CNT_CTRL_ERR), 1u);  // the NOEXIST update only
+  expect_usable();
+}

@@ -1,0 +1,696 @@
+#include "driver/shim.h"
+
+#include "compiler/backend/compile.h"
+#include "compiler/bpf/program.h"
+#include "compiler/npu/image.h"
+#include "driver/bar.h"
+#include "driver/cmsg.h"
+#include "driver/dev_socket.h"
+#include "driver/kernel_mirror.h"
+#include "driver/tap.h"
+#include "sim/kernel/oracle.h"
+
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <linux/bpf.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+
+namespace npu::driver {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+using Bytes = std::vector<uint8_t>;
+
+// A request refused with -errno and one line.
+struct ShimError : std::runtime_error {
+  ShimError(int e, const std::string& what) : std::runtime_error(what), err(e) {}
+  int err;
+};
+
+bool is_percpu(uint32_t type) {
+  return type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+         type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+}
+
+std::string hex_decode(const std::string& s, Bytes* out) {
+  if (s.size() % 2) return "odd length";
+  out->resize(s.size() / 2);
+  for (size_t i = 0; i < out->size(); ++i) {
+    unsigned v = 0;
+    if (std::sscanf(s.c_str() + 2 * i, "%2x", &v) != 1) return "not hex";
+    (*out)[i] = uint8_t(v);
+  }
+  return "";
+}
+
+Bytes json_bytes(const json& j, const char* what) {
+  if (!j.is_array()) throw ShimError(-EINVAL, fmt::format("{}: expected an array of bytes", what));
+  Bytes b;
+  for (const json& x : j) {
+    if (!x.is_number_unsigned() || x.get<uint64_t>() > 255)
+      throw ShimError(-EINVAL, fmt::format("{}: bytes must be 0..255", what));
+    b.push_back(uint8_t(x.get<unsigned>()));
+  }
+  return b;
+}
+
+// A map of the loaded program: the card's view and its kernel mirror.
+struct CardMap {
+  npu_dev_map d{};
+  std::string name;
+  const MirrorMap* mirror = nullptr;
+  Entries pushed;  // what the mirror held after our last write (kernel layout)
+  bool have_pushed = false;
+};
+
+struct Loaded {
+  std::string file, prog;
+  uint32_t prog_index = 0;
+  std::unique_ptr<KernelMirror> km;  // null when the kernel could not be used
+  std::string kernel_note;           // why not
+  uint32_t card_id = 0;              // our own id when the kernel gave none
+  std::string tag;
+  int64_t loaded_at = 0;
+  uint32_t uid = 0;
+  uint32_t bpf_insns = 0, npu_insns = 0;
+  bool gpl = false;
+  std::vector<CardMap> maps;
+};
+
+class Shim {
+ public:
+  explicit Shim(const ShimOptions& o)
+      : o_(o),
+        bar_(Bar::open(o.bar)),
+        kick_dev_(dup(o.kick_dev)),
+        kick_host_(dup(o.kick_host)),
+        tap_(o.netdev),
+        kcpus_(1) {
+    bar_.set_reg32(NPU_REG_IFINDEX, tap_.ifindex());
+    bar_.set_reg32(NPU_REG_HOST_PID, uint32_t(getpid()));
+    kick_dev_.kick();
+    kernel_note_ = kernel_unavailable_reason();
+    if (kernel_note_.empty()) kcpus_ = unsigned(std::max(1, kern::possible_cpus()));
+    listen_socket();
+  }
+
+  ~Shim() {
+    if (listen_fd_ >= 0) ::close(listen_fd_);
+  }
+
+  int run() {
+    wait_ready();
+    if (o_.ready_fd >= 0) {
+      [[maybe_unused]] ssize_t n = ::write(o_.ready_fd, "ok\n", 3);
+      ::close(o_.ready_fd);
+    }
+    auto next_refresh = Clock::now() + std::chrono::milliseconds(o_.mirror_ms);
+    while (!stop_) {
+      pollfd fds[3] = {
+          {tap_.fd(), POLLIN, 0}, {kick_host_.fd(), POLLIN, 0}, {listen_fd_, POLLIN, 0}};
+      int ms =
+          int(std::chrono::duration_cast<std::chrono::milliseconds>(next_refresh - Clock::now())
+                  .count());
+      poll(fds, 3, std::max(ms, 0));
+      kick_host_.drain();
+      if (bar_.reg32(NPU_REG_STATUS) & NPU_STATUS_FAILED) {
+        std::fprintf(stderr, "%s: the device process failed (see device.log)\n", o_.name.c_str());
+        break;
+      }
+      move_frames();
+      if (fds[2].revents & POLLIN) serve_client();
+      if (Clock::now() >= next_refresh) {
+        refresh_mirrors();
+        next_refresh = Clock::now() + std::chrono::milliseconds(o_.mirror_ms);
+      }
+    }
+    shutdown();
+    return 0;
+  }
+
+ private:
+  void wait_ready() {
+    for (int i = 0; i < 6000; ++i) {
+      if (bar_.reg32(NPU_REG_MAGIC) == NPU_BAR_MAGIC &&
+          (bar_.reg32(NPU_REG_STATUS) & NPU_STATUS_READY))
+        return;
+      if (bar_.reg32(NPU_REG_STATUS) & NPU_STATUS_FAILED) break;
+      pollfd p{kick_host_.fd(), POLLIN, 0};
+      poll(&p, 1, 50);
+      kick_host_.drain();
+    }
+    throw std::runtime_error(o_.name + ": the device process did not come up (see device.log)");
+  }
+
+  void listen_socket() {
+    const std::string path = o_.run_dir + "/ctl.sock";
+    ::unlink(path.c_str());
+    listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+    const mode_t mode = o_.group == gid_t(-1) ? 0600 : 0660;
+    if (listen_fd_ < 0 || bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        chmod(path.c_str(), mode) != 0 ||
+        (o_.group != gid_t(-1) && chown(path.c_str(), 0, o_.group) != 0) ||
+        listen(listen_fd_, 16) != 0)
+      throw std::runtime_error(fmt::format("{}: {}", path, std::strerror(errno)));
+  }
+
+  // Frames between the TAP and the rings, both ways, until neither has any.
+  void move_frames() {
+    Bytes f;
+    bool sent = false;
+    for (int n = 0; n < 4096 && tap_.read(&f); ++n) {
+      if (!bar_.push(NPU_RING_FROMHOST, f.data(), f.size())) ++host_ring_full_;
+      sent = true;
+    }
+    if (sent) kick_dev_.kick();
+    while (bar_.pop(NPU_RING_TOHOST, &f)) tap_.write(f.data(), f.size());
+  }
+
+  // Root, or a member of the named group.
+  bool allowed(int fd, std::string* who) {
+    ucred c{};
+    socklen_t len = sizeof c;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c, &len) != 0) return false;
+    *who = fmt::format("uid {}", c.uid);
+    if (c.uid == 0) return true;
+    if (o_.group == gid_t(-1)) return false;
+    if (c.gid == o_.group) return true;
+    passwd* pw = getpwuid(c.uid);
+    if (!pw) return false;
+    int n = 64;
+    std::vector<gid_t> groups(64);
+    if (getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &n) < 0) return false;
+    return std::find(groups.begin(), groups.begin() + n, o_.group) != groups.begin() + n;
+  }
+
+  void serve_client() {
+    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) return;
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string who;
+    json req, reply;
+    if (!allowed(fd, &who)) {
+      reply = {{"error", fmt::format("{}: permission denied for {}: the card belongs to root{}",
+                                     o_.name, who, o_.group == gid_t(-1) ? "" : " and its group")},
+               {"errno", EACCES}};
+    } else if (!recv_msg(fd, &req) || !req.is_object()) {
+      reply = {{"error", "malformed request"}, {"errno", EINVAL}};
+    } else {
+      ucred c{};
+      socklen_t len = sizeof c;
+      getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c, &len);
+      uid_ = c.uid;
+      try {
+        reply = handle(req);
+      } catch (const ShimError& e) {
+        reply = {{"error", e.what()}, {"errno", -e.err}};
+      } catch (const std::exception& e) {
+        reply = {{"error", e.what()}, {"errno", EINVAL}};
+      }
+    }
+    send_msg(fd, reply);
+    ::close(fd);
+  }
+
+  json handle(const json& req) {
+    const std::string cmd = req.value("cmd", "");
+    if (cmd == "info") return info();
+    if (cmd == "prog_load") return prog_load(req);
+    if (cmd == "prog_detach") {
+      if (!prog_) throw ShimError(-ENOENT, fmt::format("{}: no program attached", o_.name));
+      detach();
+      return {{"ok", true}};
+    }
+    if (cmd == "map") return map_op(req);
+    if (cmd == "stop") {
+      stop_ = true;
+      return {{"ok", true}};
+    }
+    throw ShimError(-EINVAL, fmt::format("unknown request '{}'", cmd));
+  }
+
+  // ---- control messages through the BAR ----
+
+  struct Reply {
+    int32_t err = 0;
+    uint32_t result = 0;
+    Bytes payload;
+    std::string text() const {
+      return std::string(payload.begin(), std::find(payload.begin(), payload.end(), 0));
+    }
+  };
+
+  Reply call(Bytes msg, int timeout_s = 120) {
+    const uint16_t seq = uint16_t(++seq_);
+    std::memcpy(msg.data() + NPU_CMSG_SEQ, &seq, 2);
+    if (msg.size() > NPU_BAR_CTRL_SIZE)
+      throw ShimError(-E2BIG,
+                      fmt::format("{}: a control message of {} bytes", o_.name, msg.size()));
+    std::memcpy(bar_.ctrl(), msg.data(), msg.size());
+    const uint32_t req = bar_.reg32(NPU_REG_CTRL_REQ) + 1;
+    bar_.set_reg32(NPU_REG_CTRL_REQ, req);
+    kick_dev_.kick();
+    const auto start = Clock::now();
+    const auto deadline = start + std::chrono::seconds(timeout_s);
+    while (bar_.reg32(NPU_REG_CTRL_DONE) != req) {
+      if (bar_.reg32(NPU_REG_STATUS) & NPU_STATUS_FAILED)
+        throw ShimError(-EIO, fmt::format("{}: the device process failed", o_.name));
+      if (Clock::now() > deadline)
+        throw ShimError(-ETIMEDOUT, fmt::format("{}: the card did not answer", o_.name));
+      pollfd p{kick_host_.fd(), POLLIN, 0};
+      poll(&p, 1, 20);
+      kick_host_.drain();
+      move_frames();  // the host path keeps flowing while the card works
+    }
+    if (msg[NPU_CMSG_TYPE] >= NPU_CMSG_MAP_LOOKUP && msg[NPU_CMSG_TYPE] <= NPU_CMSG_MAP_GETNEXT) {
+      const double us = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+      if (map_op_us_.size() < 65536) map_op_us_.push_back(us);
+    }
+    const uint32_t len = bar_.reg32(NPU_REG_CTRL_LEN);
+    CmsgReply r;
+    std::string why;
+    if (len > NPU_BAR_CTRL_SIZE ||
+        !parse_reply(bar_.ctrl(), len, msg[NPU_CMSG_TYPE], seq, &r, &why))
+      throw ShimError(-EIO, fmt::format("{}: bad reply from the card: {}", o_.name, why));
+    return {r.err, r.result, std::move(r.payload)};
+  }
+
+  // ---- programs ----
+
+  json prog_load(const json& req) {
+    const std::string file = req.value("file", "prog.o");
+    const std::string prog = req.value("prog", "");
+    Bytes obj;
+    if (std::string why = hex_decode(req.value("object", ""), &obj); !why.empty() || obj.empty())
+      throw ShimError(-EINVAL, file + ": the object did not arrive");
+    if (prog_ && !req.value("force", false))
+      throw ShimError(-EBUSY, fmt::format("{}: XDP program already attached; replace it with "
+                                          "--force (or detach it first)",
+                                          o_.name));
+    auto next = std::make_unique<Loaded>();
+    next->file = file;
+    next->uid = uid_;
+    next->loaded_at = int64_t(std::time(nullptr));
+    // npucc reads objects from files.
+    const std::string tmp = o_.run_dir + "/load.o";
+    {
+      std::ofstream out(tmp, std::ios::binary);
+      out.write(reinterpret_cast<const char*>(obj.data()), std::streamsize(obj.size()));
+    }
+    bpf::Object bo = bpf::load_object(tmp);
+    std::filesystem::remove(tmp);
+    npucc::CompileResult cr;
+    try {
+      cr = npucc::compile(bo);
+    } catch (const std::exception& e) {
+      throw ShimError(-EINVAL, e.what());
+    }
+    int index = -1;
+    for (size_t i = 0; i < cr.image.programs.size(); ++i)
+      if (prog.empty() || cr.image.programs[i].name == prog || cr.image.programs[i].section == prog)
+        if (index < 0) index = int(i);
+    if (index < 0) throw ShimError(-ENOENT, fmt::format("{}: no program '{}'", file, prog));
+    const auto& p = cr.image.programs[size_t(index)];
+    next->prog = p.name;
+    next->prog_index = uint32_t(index);
+    next->bpf_insns = p.bpf_insns;
+    next->npu_insns = p.npu_insns;
+    // The kernel verifies it too, and gives its id and tag.
+    next->kernel_note = kernel_note_;
+    if (kernel_note_.empty()) {
+      try {
+        ensure_bpffs_dir(o_.pin_dir, o_.group == gid_t(-1) ? 0 : o_.group);
+        next->km = KernelMirror::load(obj, file, p.name, o_.pin_dir);
+        next->tag = next->km->prog().tag;
+        next->gpl = next->km->prog().gpl;
+      } catch (const KernelLoadError& e) {
+        throw ShimError(e.err ? e.err : -EINVAL, e.what());
+      }
+    }
+    // Shared maps keep their contents on the card across the replacement.
+    std::map<std::string, Entries> keep;
+    if (prog_)
+      for (const CardMap& m : prog_->maps)
+        for (const auto& nm : cr.image.maps)
+          if (nm.name == m.name && !nm.global_data && nm.type == m.d.type &&
+              nm.key_size == m.d.key_size && nm.value_size == m.d.value_size &&
+              nm.max_entries == m.d.max_entries && nm.flags == m.d.flags)
+            keep[m.name] = dump_card(m);
+    // The card's loader.
+    Bytes body(8, 0);
+    uint32_t name_len = uint32_t(file.size());
+    std::memcpy(body.data(), &next->prog_index, 4);
+    std::memcpy(body.data() + 4, &name_len, 4);
+    body.resize(body.size() + 8, 0);  // flags
+    body.insert(body.end(), file.begin(), file.end());
+    body.resize((body.size() + 7) & ~size_t(7), 0);
+    Bytes img = image_bytes(cr.image);
+    body.insert(body.end(), img.begin(), img.end());
+    Reply r = call(cmsg_dev_request(NPU_CMSG_PROG_LOAD, 0, body));
+    if (r.err) {
+      if (prog_) prog_.reset();  // the card unloaded the old program
+      throw ShimError(r.err, r.text());
+    }
+    for (uint32_t i = 0; i < r.result && (i + 1) * sizeof(npu_dev_map) <= r.payload.size(); ++i) {
+      CardMap m;
+      std::memcpy(&m.d, r.payload.data() + i * sizeof(npu_dev_map), sizeof m.d);
+      m.name = std::string(m.d.name, strnlen(m.d.name, sizeof m.d.name));
+      if (next->km) m.mirror = next->km->find(m.name);
+      next->maps.push_back(std::move(m));
+    }
+    for (CardMap& m : next->maps)
+      if (auto it = keep.find(m.name); it != keep.end())
+        for (const auto& [k, v] : it->second) card_update(m, k, v, BPF_ANY);
+    if (!next->km) next->card_id = ++card_prog_ids_;
+    if (next->tag.empty()) next->tag = "0000000000000000";
+    std::vector<std::string> names;
+    for (const CardMap& m : next->maps) names.push_back(m.name);
+    prog_ = std::move(next);
+    if (prog_->km) KernelMirror::prune(o_.pin_dir, names);
+    refresh_mirrors();
+    return prog_json();
+  }
+
+  void detach() {
+    call(cmsg_dev_request(NPU_CMSG_PROG_UNLOAD, 0));
+    if (prog_ && prog_->km) prog_->km->unpin_all();
+    prog_.reset();
+  }
+
+  json prog_json() const {
+    if (!prog_) return nullptr;
+    json maps = json::array();
+    for (const CardMap& m : prog_->maps) maps.push_back(map_id(m));
+    const bool k = bool(prog_->km);
+    return {{"id", k ? prog_->km->prog().id : prog_->card_id},
+            {"kernel", k},
+            {"kernel_note", prog_->kernel_note},
+            {"name", prog_->prog},
+            {"file", prog_->file},
+            {"tag", prog_->tag},
+            {"gpl", prog_->gpl},
+            {"loaded_at", prog_->loaded_at},
+            {"uid", prog_->uid},
+            {"bytes_xlated", k ? prog_->km->prog().xlated : prog_->bpf_insns * 8},
+            {"bytes_jited", prog_->npu_insns * NPU_INSN_BYTES},
+            {"bpf_insns", prog_->bpf_insns},
+            {"npu_insns", prog_->npu_insns},
+            {"map_ids", maps}};
+  }
+
+  uint32_t map_id(const CardMap& m) const { return m.mirror ? m.mirror->id : m.d.id; }
+
+  unsigned card_cpus(const CardMap& m) const {
+    const size_t v = (m.d.value_size + 7) & ~7u;
+    return is_percpu(m.d.type) && v ? unsigned(m.d.sys_value_size / v) : 1;
+  }
+
+  json info() {
+    json maps = json::array();
+    if (prog_)
+      for (const CardMap& m : prog_->maps)
+        maps.push_back({{"id", map_id(m)},
+                        {"card_id", m.d.id},
+                        {"name", m.name},
+                        {"type", m.d.type},
+                        {"key_size", m.d.key_size},
+                        {"value_size", m.d.value_size},
+                        {"max_entries", m.d.max_entries},
+                        {"flags", m.d.flags},
+                        {"ncpus", card_cpus(m)},
+                        {"pinned", m.mirror ? m.mirror->pin_path : ""},
+                        {"mirrored", m.mirror && m.mirror->synced}});
+    static const char* stat_names[] = {
+        "wire_rx",  "wire_tx",   "to_host", "from_host", "drop",       "nic_drop",    "ring_full",
+        "redirect", "bad_frame", "batches", "sim_ps",    "pkt_cycles", "wire_overrun"};
+    json stats;
+    for (unsigned i = 0; i < sizeof stat_names / sizeof *stat_names; ++i)
+      stats[stat_names[i]] = bar_.stat(i);
+    stats["host_ring_full"] = host_ring_full_;
+    // Host map operations: from the request in the BAR to the card's answer.
+    std::vector<double> us = map_op_us_;
+    std::sort(us.begin(), us.end());
+    auto pct = [&](double q) { return us.empty() ? 0.0 : us[size_t(q * double(us.size() - 1))]; };
+    stats["map_ops"] = {{"count", us.size()},
+                        {"p50_us", pct(0.5)},
+                        {"p99_us", pct(0.99)},
+                        {"max_us", us.empty() ? 0.0 : us.back()}};
+    stats["cycles"] = bar_.reg64(NPU_REG_CYCLE);
+    return {{"name", o_.name},
+            {"netdev", o_.netdev},
+            {"ifindex", tap_.ifindex()},
+            {"wire", o_.wire},
+            {"dev_pid", o_.dev_pid},
+            {"shim_pid", getpid()},
+            {"mirror_ms", o_.mirror_ms},
+            {"pin_dir", o_.pin_dir},
+            {"kernel", kernel_note_.empty()},
+            {"kernel_note", kernel_note_},
+            {"prog", prog_json()},
+            {"maps", maps},
+            {"stats", stats}};
+  }
+
+  // ---- maps ----
+
+  CardMap& find_map(const std::string& name) {
+    if (prog_)
+      for (CardMap& m : prog_->maps)
+        if (m.name == name) return m;
+    throw ShimError(-ENOENT, fmt::format("{}: no map '{}' on the card", o_.name, name));
+  }
+
+  Reply map_call(uint8_t type, const CardMap& m, const Bytes& key, uint64_t flags = 0) {
+    return call(cmsg_map_op(type, 0, m.d.id, flags, key), 10);
+  }
+
+  void card_update(const CardMap& m, const Bytes& k, const Bytes& v, uint64_t flags) {
+    Reply r = call(cmsg_map_update(0, m.d.id, flags, k, v), 10);
+    if (r.err)
+      throw ShimError(r.err, fmt::format("{}: map '{}': update failed: {}", o_.name, m.name,
+                                         std::strerror(-r.err)));
+  }
+
+  Entries dump_card(const CardMap& m) {
+    Bytes body(16, 0);
+    std::memcpy(body.data(), &m.d.id, 4);
+    Reply r = call(cmsg_dev_request(NPU_CMSG_MAP_DUMP, 0, body), 60);
+    if (r.err)
+      throw ShimError(r.err, fmt::format("{}: map '{}': dump failed: {}", o_.name, m.name,
+                                         r.text().empty() ? std::strerror(-r.err) : r.text()));
+    Entries out;
+    const size_t k8 = (m.d.key_size + 7) & ~7u, v8 = (m.d.sys_value_size + 7) & ~7u;
+    for (uint32_t i = 0; i < r.result && (i + 1) * (k8 + v8) <= r.payload.size(); ++i) {
+      const uint8_t* p = r.payload.data() + i * (k8 + v8);
+      out.emplace_back(Bytes(p, p + m.d.key_size), Bytes(p + k8, p + k8 + m.d.sys_value_size));
+    }
+    return out;
+  }
+
+  void check_size(const Bytes& b, size_t n, const char* what) {
+    if (b.size() != n)
+      throw ShimError(-EINVAL, fmt::format("{} expected {} bytes got {}", what, n, b.size()));
+  }
+
+  json map_op(const json& req) {
+    CardMap& m = find_map(req.value("map", ""));
+    const std::string op = req.value("op", "");
+    auto jb = [](const Bytes& b) { return json(b); };
+    if (op == "dump") {
+      json e = json::array();
+      for (const auto& [k, v] : dump_card(m)) e.push_back({{"key", jb(k)}, {"value", jb(v)}});
+      return {{"entries", e}};
+    }
+    if (op == "getnext" && !req.contains("key")) {
+      Reply r = map_call(NPU_CMSG_MAP_GETFIRST, m, {});
+      if (r.err)
+        throw ShimError(r.err, "can't get next key: " + std::string(std::strerror(-r.err)));
+      return {{"next_key", jb(r.payload)}};
+    }
+    Bytes key = json_bytes(req.value("key", json::array()), "key");
+    check_size(key, m.d.key_size, "key");
+    if (op == "lookup") {
+      Reply r = map_call(NPU_CMSG_MAP_LOOKUP, m, key);
+      if (r.err) throw ShimError(r.err, "lookup failed: " + std::string(std::strerror(-r.err)));
+      return {{"key", jb(key)}, {"value", jb(r.payload)}};
+    }
+    if (op == "getnext") {
+      Reply r = map_call(NPU_CMSG_MAP_GETNEXT, m, key);
+      if (r.err)
+        throw ShimError(r.err, "can't get next key: " + std::string(std::strerror(-r.err)));
+      return {{"key", jb(key)}, {"next_key", jb(r.payload)}};
+    }
+    if (op == "delete") {
+      Reply r = map_call(NPU_CMSG_MAP_DELETE, m, key);
+      if (r.err) throw ShimError(r.err, "delete failed: " + std::string(std::strerror(-r.err)));
+      mirror_now(m);
+      return {{"ok", true}};
+    }
+    if (op == "update") {
+      Bytes value = json_bytes(req.value("value", json::array()), "value");
+      check_size(value, m.d.sys_value_size, "value");
+      Reply r = call(cmsg_map_update(0, m.d.id, req.value("flags", uint64_t(0)), key, value), 10);
+      if (r.err) throw ShimError(r.err, "update failed: " + std::string(std::strerror(-r.err)));
+      mirror_now(m);
+      return {{"ok", true}};
+    }
+    throw ShimError(-EINVAL, fmt::format("unknown map operation '{}'", op));
+  }
+
+  // ---- mirrors ----
+
+  // The card's value in the kernel's layout: percpu copies folded onto the
+  // kernel's CPUs (u64 words summed: counters keep their totals).
+  Bytes to_kernel(const CardMap& m, const Bytes& v) const {
+    if (!is_percpu(m.d.type)) return v;
+    const size_t w = (m.d.value_size + 7) & ~7u;
+    Bytes out(w * kcpus_, 0);
+    const unsigned cc = card_cpus(m);
+    for (unsigned c = 0; c < cc; ++c) {
+      uint8_t* dst = out.data() + (c % kcpus_) * w;
+      const uint8_t* src = v.data() + c * w;
+      if (m.d.value_size % 8 == 0) {
+        for (size_t i = 0; i < w; i += 8) {
+          uint64_t a, b;
+          std::memcpy(&a, dst + i, 8);
+          std::memcpy(&b, src + i, 8);
+          a += b;
+          std::memcpy(dst + i, &a, 8);
+        }
+      } else if (c < kcpus_) {
+        std::memcpy(dst, src, w);
+      }
+    }
+    return out;
+  }
+
+  Bytes to_card(const CardMap& m, const Bytes& v) const {
+    if (!is_percpu(m.d.type)) return v;
+    const size_t w = (m.d.value_size + 7) & ~7u;
+    Bytes out(m.d.sys_value_size, 0);
+    for (unsigned c = 0; c < card_cpus(m) && c < kcpus_; ++c)
+      std::memcpy(out.data() + c * w, v.data() + c * w, w);
+    return out;
+  }
+
+  // Writes made to a mirror with bpftool since our last refresh go to the
+  // card first; then the mirror gets the card's contents.
+  void sync_map(CardMap& m) {
+    if (!m.mirror || !m.mirror->synced || !prog_ || !prog_->km) return;
+    if (m.have_pushed) {
+      Entries now = prog_->km->read(*m.mirror);
+      std::map<Bytes, Bytes> before(m.pushed.begin(), m.pushed.end());
+      for (const auto& [k, v] : now) {
+        auto it = before.find(k);
+        if (it == before.end() || it->second != v) {
+          Reply r = call(cmsg_map_update(0, m.d.id, BPF_ANY, k, to_card(m, v)), 10);
+          (void)r;  // a refused write shows as the card's value on the next refresh
+        }
+        if (it != before.end()) before.erase(it);
+      }
+      for (const auto& kv : before)
+        if (m.d.type != BPF_MAP_TYPE_ARRAY && m.d.type != BPF_MAP_TYPE_PERCPU_ARRAY)
+          map_call(NPU_CMSG_MAP_DELETE, m, kv.first);
+    }
+    Entries e = dump_card(m);
+    for (auto& kv : e) kv.second = to_kernel(m, kv.second);
+    prog_->km->sync(*m.mirror, e);
+    m.pushed = prog_->km->read(*m.mirror);
+    m.have_pushed = true;
+  }
+
+  void mirror_now(CardMap& m) {
+    try {
+      sync_map(m);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s: mirror of %s: %s\n", o_.name.c_str(), m.name.c_str(), e.what());
+    }
+  }
+
+  void refresh_mirrors() {
+    if (!prog_) return;
+    for (CardMap& m : prog_->maps) mirror_now(m);
+  }
+
+  void shutdown() {
+    if (prog_) {
+      try {
+        detach();
+      } catch (const std::exception&) {
+        if (prog_->km) prog_->km->unpin_all();
+      }
+    }
+    std::error_code ec;
+    std::filesystem::remove(o_.pin_dir, ec);
+    bar_.or_reg32(NPU_REG_STATUS, NPU_STATUS_STOPPING);
+    kick_dev_.kick();
+    for (int i = 0; i < 200 && o_.dev_pid > 0 && kill(o_.dev_pid, 0) == 0; ++i) usleep(20000);
+    if (o_.dev_pid > 0 && kill(o_.dev_pid, 0) == 0) kill(o_.dev_pid, SIGKILL);
+    if (o_.own_wire) [[maybe_unused]]
+      int rc = std::system(("ip link del " + o_.wire + " >/dev/null 2>&1").c_str());
+    // `npu dev stop` waits for ctl.sock to go: it goes last.
+    for (const char* f : {"bar", "device.log", "shim.log"})
+      std::filesystem::remove(o_.run_dir + "/" + f, ec);
+    std::filesystem::remove(o_.run_dir + "/ctl.sock", ec);
+    std::filesystem::remove(o_.run_dir, ec);
+  }
+
+  ShimOptions o_;
+  Bar bar_;
+  Doorbell kick_dev_, kick_host_;
+  Tap tap_;
+  unsigned kcpus_;
+  std::string kernel_note_;
+  int listen_fd_ = -1;
+  uint32_t seq_ = 0;
+  uint32_t uid_ = 0;
+  uint32_t card_prog_ids_ = 0;
+  uint64_t host_ring_full_ = 0;
+  std::vector<double> map_op_us_;  // round trips of host map operations
+  bool stop_ = false;
+  std::unique_ptr<Loaded> prog_;
+};
+
+}  // namespace
+
+int run_shim(const ShimOptions& opt) {
+  signal(SIGPIPE, SIG_IGN);
+  try {
+    Shim s(opt);
+    return s.run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    if (opt.ready_fd >= 0) {
+      std::string line = std::string(e.what()) + "\n";
+      [[maybe_unused]] ssize_t n = ::write(opt.ready_fd, line.data(), line.size());
+    }
+    return 1;
+  }
+}
+
+}  // namespace npu::driver
