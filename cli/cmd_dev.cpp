@@ -17,6 +17,7 @@
 #include <grp.h>
 #include <net/if.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -185,6 +186,14 @@ void start(const StartOptions& o) {
     }
     // The children are not ours to wait for: they outlive this command.
     json info = npu::driver::dev_call(o.name, {{"cmd", "info"}});
+    // What `npu dev stop` needs to clean up after a card that died.
+    std::ofstream(dir + "/card.json") << json{
+        {"dev_pid", int(dev)},
+        {"shim_pid", int(shim)},
+        {"wire", wire},
+        {"own_wire", own_wire},
+        {"pin_dir",
+         info.value("pin_dir", "")}}.dump();
     std::cout << fmt::format(
         "{}: card started: netdev {} (ifindex {}), wire {}{}, device pid {}, shim pid {}\n"
         "  maps mirrored under {} every {} ms{}\n",
@@ -198,13 +207,41 @@ void start(const StartOptions& o) {
   }
 }
 
-void stop(const std::string& name) {
-  json r = npu::driver::dev_call(name, {{"cmd", "stop"}});
-  if (r.contains("error")) fail(r["error"].get<std::string>());
+// A card whose shim does not answer: its processes are killed and what it
+// made (run directory, its own veth, the pins) is removed.
+void clean_up_dead(const std::string& name, const std::string& why) {
   const std::string dir = npu::driver::card_dir(name);
+  json c = json::parse(std::ifstream(dir + "/card.json"), nullptr, false);
+  if (c.is_object()) {
+    for (const char* k : {"shim_pid", "dev_pid"})
+      if (c.value(k, 0) > 0) kill(c.value(k, 0), SIGKILL);
+    if (c.value("own_wire", false)) sh("ip link del " + c.value("wire", std::string("-")));
+    const std::string pins = c.value("pin_dir", std::string());
+    std::error_code ec;
+    if (pins.rfind("/sys/fs/bpf/npu/", 0) == 0) fs::remove_all(pins, ec);
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  std::cerr << fmt::format(
+      "{}: the card did not answer ({}); its processes and what it made were "
+      "removed\n",
+      name, why);
+}
+
+void stop(const std::string& name) {
+  const std::string dir = npu::driver::card_dir(name);
+  json r;
+  try {
+    r = npu::driver::dev_call(name, {{"cmd", "stop"}});
+  } catch (const std::runtime_error& e) {
+    if (!npu::driver::valid_card_name(name) || !fs::exists(dir)) throw;
+    clean_up_dead(name, e.what());
+    return;
+  }
+  if (r.contains("error")) fail(r["error"].get<std::string>());
   for (int i = 0; i < 200 && fs::exists(dir + "/ctl.sock"); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  if (fs::exists(dir + "/ctl.sock")) fail(fmt::format("{}: the shim did not stop", name));
+  if (fs::exists(dir + "/ctl.sock")) clean_up_dead(name, "it did not stop within 10 s");
 }
 
 json call(const std::string& name, const json& req) {

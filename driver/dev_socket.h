@@ -23,6 +23,10 @@ bool recv_msg(int fd, nlohmann::json* j, size_t max_bytes = 256u << 20);
 // std::runtime_error with one line: no such card, refused, or no answer.
 nlohmann::json dev_call(const std::string& name, const nlohmann::json& req);
 
+// True while pid runs: not gone and not a zombie (the card's processes are
+// nobody's children once `npu dev start` returns, and init may be slow to reap).
+bool process_alive(int pid);
+
 // A name the kernel takes for a netdev and we take for a directory.
 bool valid_card_name(const std::string& name);
 

@@ -10,6 +10,7 @@
 #include "driver/tap.h"
 #include "sim/kernel/oracle.h"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
@@ -116,6 +117,7 @@ class Shim {
   }
 
   ~Shim() {
+    for (const Client& c : clients_) ::close(c.fd);
     if (listen_fd_ >= 0) ::close(listen_fd_);
   }
 
@@ -127,19 +129,25 @@ class Shim {
     }
     auto next_refresh = Clock::now() + std::chrono::milliseconds(o_.mirror_ms);
     while (!stop_) {
-      pollfd fds[3] = {
+      std::vector<pollfd> fds = {
           {tap_.fd(), POLLIN, 0}, {kick_host_.fd(), POLLIN, 0}, {listen_fd_, POLLIN, 0}};
+      for (const Client& c : clients_) fds.push_back({c.fd, POLLIN, 0});
       int ms =
           int(std::chrono::duration_cast<std::chrono::milliseconds>(next_refresh - Clock::now())
                   .count());
-      poll(fds, 3, std::max(ms, 0));
+      poll(fds.data(), fds.size(), std::clamp(ms, 0, int(o_.mirror_ms)));
       kick_host_.drain();
       if (bar_.reg32(NPU_REG_STATUS) & NPU_STATUS_FAILED) {
         std::fprintf(stderr, "%s: the device process failed (see device.log)\n", o_.name.c_str());
         break;
       }
+      if (o_.dev_pid > 0 && !process_alive(o_.dev_pid)) {
+        std::fprintf(stderr, "%s: the device process is gone\n", o_.name.c_str());
+        break;
+      }
       move_frames();
-      if (fds[2].revents & POLLIN) serve_client();
+      if (fds[2].revents & POLLIN) accept_client();
+      serve_clients();
       if (Clock::now() >= next_refresh) {
         refresh_mirrors();
         next_refresh = Clock::now() + std::chrono::milliseconds(o_.mirror_ms);
@@ -207,34 +215,86 @@ class Shim {
     return std::find(groups.begin(), groups.begin() + n, o_.group) != groups.begin() + n;
   }
 
-  void serve_client() {
-    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  // Clients are served from the loop, so one that connects and says
+  // nothing holds up neither the packets nor other clients.
+  struct Client {
+    int fd = -1;
+    uint32_t uid = 0;
+    std::string buf;
+    Clock::time_point since;
+  };
+
+  void accept_client() {
+    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) return;
-    timeval tv{5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     std::string who;
-    json req, reply;
     if (!allowed(fd, &who)) {
-      reply = {{"error", fmt::format("{}: permission denied for {}: the card belongs to root{}",
+      reply_and_close(
+          fd, {{"error", fmt::format("{}: permission denied for {}: the card belongs "
+                                     "to root{}",
                                      o_.name, who, o_.group == gid_t(-1) ? "" : " and its group")},
-               {"errno", EACCES}};
-    } else if (!recv_msg(fd, &req) || !req.is_object()) {
-      reply = {{"error", "malformed request"}, {"errno", EINVAL}};
-    } else {
-      ucred c{};
-      socklen_t len = sizeof c;
-      getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c, &len);
-      uid_ = c.uid;
-      try {
-        reply = handle(req);
-      } catch (const ShimError& e) {
-        reply = {{"error", e.what()}, {"errno", -e.err}};
-      } catch (const std::exception& e) {
-        reply = {{"error", e.what()}, {"errno", EINVAL}};
-      }
+               {"errno", EACCES}});
+      return;
     }
+    ucred c{};
+    socklen_t len = sizeof c;
+    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c, &len);
+    clients_.push_back({fd, c.uid, "", Clock::now()});
+  }
+
+  void reply_and_close(int fd, const json& reply) {
+    // Replies may be large (dumps): the client reads them, within a bound.
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     send_msg(fd, reply);
     ::close(fd);
+  }
+
+  void serve_clients() {
+    constexpr size_t kMaxRequest = 64u << 20;  // an object as hex, with room
+    for (size_t i = 0; i < clients_.size();) {
+      Client& c = clients_[i];
+      char buf[65536];
+      ssize_t n;
+      bool closed = false;
+      while ((n = ::recv(c.fd, buf, sizeof buf, 0)) > 0) c.buf.append(buf, size_t(n));
+      if (n == 0) closed = true;
+      uint32_t want = 0;
+      if (c.buf.size() >= 4) std::memcpy(&want, c.buf.data(), 4);
+      const bool complete = c.buf.size() >= 4 && c.buf.size() >= 4 + size_t(want);
+      json reply;
+      bool done = true;
+      if (c.buf.size() >= 4 && want > kMaxRequest) {
+        reply = {{"error", "request too large"}, {"errno", E2BIG}};
+      } else if (complete) {
+        json req = json::parse(c.buf.begin() + 4, c.buf.begin() + 4 + want, nullptr, false);
+        if (req.is_discarded() || !req.is_object()) {
+          reply = {{"error", "malformed request"}, {"errno", EINVAL}};
+        } else {
+          uid_ = c.uid;
+          try {
+            reply = handle(req);
+          } catch (const ShimError& e) {
+            reply = {{"error", e.what()}, {"errno", -e.err}};
+          } catch (const std::exception& e) {
+            reply = {{"error", e.what()}, {"errno", EINVAL}};
+          }
+        }
+      } else if (closed || Clock::now() - c.since > std::chrono::seconds(10)) {
+        ::close(c.fd);
+        clients_.erase(clients_.begin() + long(i));
+        continue;
+      } else {
+        done = false;
+      }
+      if (done) {
+        reply_and_close(c.fd, reply);
+        clients_.erase(clients_.begin() + long(i));
+        continue;
+      }
+      ++i;
+    }
   }
 
   json handle(const json& req) {
@@ -600,7 +660,7 @@ class Shim {
 
   // Writes made to a mirror with bpftool since our last refresh go to the
   // card first; then the mirror gets the card's contents.
-  void sync_map(CardMap& m) {
+  void sync_map(CardMap& m, bool card_changed = true) {
     if (!m.mirror || !m.mirror->synced || !prog_ || !prog_->km) return;
     if (m.have_pushed) {
       Entries now = prog_->km->read(*m.mirror);
@@ -608,19 +668,24 @@ class Shim {
       for (const auto& [k, v] : now) {
         auto it = before.find(k);
         if (it == before.end() || it->second != v) {
-          Reply r = call(cmsg_map_update(0, m.d.id, BPF_ANY, k, to_card(m, v)), 10);
-          (void)r;  // a refused write shows as the card's value on the next refresh
+          // A refused write shows as the card's value after this refresh.
+          call(cmsg_map_update(0, m.d.id, BPF_ANY, k, to_card(m, v)), 10);
+          card_changed = true;
         }
         if (it != before.end()) before.erase(it);
       }
       for (const auto& kv : before)
-        if (m.d.type != BPF_MAP_TYPE_ARRAY && m.d.type != BPF_MAP_TYPE_PERCPU_ARRAY)
+        if (m.d.type != BPF_MAP_TYPE_ARRAY && m.d.type != BPF_MAP_TYPE_PERCPU_ARRAY) {
           map_call(NPU_CMSG_MAP_DELETE, m, kv.first);
+          card_changed = true;
+        }
     }
+    if (!card_changed && m.have_pushed) return;
     Entries e = dump_card(m);
     for (auto& kv : e) kv.second = to_kernel(m, kv.second);
     prog_->km->sync(*m.mirror, e);
-    m.pushed = prog_->km->read(*m.mirror);
+    // What the mirror holds now: a later difference is a write from outside.
+    m.pushed = std::move(e);
     m.have_pushed = true;
   }
 
@@ -632,9 +697,20 @@ class Shim {
     }
   }
 
+  // The card's maps change only when it runs frames or the host writes
+  // them; an idle card costs the refresh no control messages.
   void refresh_mirrors() {
     if (!prog_) return;
-    for (CardMap& m : prog_->maps) mirror_now(m);
+    const uint64_t rx = bar_.stat(NPU_STAT_WIRE_RX);
+    const bool changed = rx != last_rx_;
+    last_rx_ = rx;
+    for (CardMap& m : prog_->maps) {
+      try {
+        sync_map(m, changed);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: mirror of %s: %s\n", o_.name.c_str(), m.name.c_str(), e.what());
+      }
+    }
   }
 
   void shutdown() {
@@ -649,12 +725,12 @@ class Shim {
     std::filesystem::remove(o_.pin_dir, ec);
     bar_.or_reg32(NPU_REG_STATUS, NPU_STATUS_STOPPING);
     kick_dev_.kick();
-    for (int i = 0; i < 200 && o_.dev_pid > 0 && kill(o_.dev_pid, 0) == 0; ++i) usleep(20000);
-    if (o_.dev_pid > 0 && kill(o_.dev_pid, 0) == 0) kill(o_.dev_pid, SIGKILL);
+    for (int i = 0; i < 200 && process_alive(o_.dev_pid); ++i) usleep(20000);
+    if (process_alive(o_.dev_pid)) kill(o_.dev_pid, SIGKILL);
     if (o_.own_wire) [[maybe_unused]]
       int rc = std::system(("ip link del " + o_.wire + " >/dev/null 2>&1").c_str());
     // `npu dev stop` waits for ctl.sock to go: it goes last.
-    for (const char* f : {"bar", "device.log", "shim.log"})
+    for (const char* f : {"bar", "card.json", "device.log", "shim.log"})
       std::filesystem::remove(o_.run_dir + "/" + f, ec);
     std::filesystem::remove(o_.run_dir + "/ctl.sock", ec);
     std::filesystem::remove(o_.run_dir, ec);
@@ -672,6 +748,8 @@ class Shim {
   uint32_t card_prog_ids_ = 0;
   uint64_t host_ring_full_ = 0;
   std::vector<double> map_op_us_;  // round trips of host map operations
+  std::vector<Client> clients_;
+  uint64_t last_rx_ = ~0ull;  // wire frames at the last refresh
   bool stop_ = false;
   std::unique_ptr<Loaded> prog_;
 };

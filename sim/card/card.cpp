@@ -3,12 +3,15 @@
 #include "compiler/npu/image.h"
 #include "driver/bar.h"
 #include "driver/cmsg.h"
+#include "driver/dev_socket.h"
 #include "driver/device.h"
 #include "sim/card/wire.h"
 #include "sim/nic/nic.h"
 #include "sim/nic/session.h"
+#include "sim/ref/maps.h"
 
 #include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -59,6 +62,12 @@ class Card {
       // Frames already waiting are served without sleeping.
       if (bar_.pending(NPU_RING_FROMHOST) == 0 && !ctrl_pending()) poll(fds, 2, 200);
       kick_dev_.drain();
+      // Without its host the card has nobody to serve.
+      const uint32_t host = bar_.reg32(NPU_REG_HOST_PID);
+      if (host && !driver::process_alive(int(host))) {
+        std::fprintf(stderr, "%s: the host shim (pid %u) is gone\n", o_.name.c_str(), host);
+        return 1;
+      }
       step();
     }
     return 0;
@@ -244,15 +253,26 @@ class Card {
       for (const std::string& m : dev_.map_names())
         if (dev_.map_info(m).id == id) name = m;
     if (name.empty()) return driver::cmsg_reply(h.type, h.seq, -ENOENT, 0);
-    driver::Entries e = dev_.map_dump(name);
+    // A bulk read of the map unit's memory, as a DMA engine would make it:
+    // between frames, in no simulated time, not through the firmware (whose
+    // one message per element would make a mirror refresh cost a batch).
+    ref::Map* map = nic_.engines().map(id);
+    if (!map) return driver::cmsg_reply(h.type, h.seq, -ENOENT, 0);
+    const driver::MapInfo mi = dev_.map_info(name);
+    std::vector<uint8_t> key(mi.key_size), next(mi.key_size), value(mi.sys_value_size);
     std::vector<uint8_t> payload;
-    for (const auto& [k, v] : e) {
-      payload.insert(payload.end(), k.begin(), k.end());
+    uint32_t n = 0;
+    for (int err = map->get_next_key(nullptr, next.data()); err == 0 && n <= mi.max_entries;
+         err = map->get_next_key(key.data(), next.data())) {
+      key = next;
+      if (map->sys_lookup(key.data(), value.data()) != 0) continue;  // e.g. empty prog array slots
+      payload.insert(payload.end(), key.begin(), key.end());
       payload.resize((payload.size() + 7) & ~size_t(7), 0);
-      payload.insert(payload.end(), v.begin(), v.end());
+      payload.insert(payload.end(), value.begin(), value.end());
       payload.resize((payload.size() + 7) & ~size_t(7), 0);
+      ++n;
     }
-    return driver::cmsg_reply(h.type, h.seq, 0, uint32_t(e.size()), payload);
+    return driver::cmsg_reply(h.type, h.seq, 0, n, payload);
   }
 
   std::vector<uint8_t> info(const npu_cmsg_hdr& h) {
