@@ -406,8 +406,11 @@ class Shim {
       try {
         ensure_bpffs_dir(o_.pin_dir, o_.group == gid_t(-1) ? 0 : o_.group);
         next->km = KernelMirror::load(obj, file, p.name, o_.pin_dir);
+        // What bpftool shows for the same program.
         next->tag = next->km->prog().tag;
         next->gpl = next->km->prog().gpl;
+        next->loaded_at = next->km->prog().loaded_at;
+        next->uid = next->km->prog().uid;
       } catch (const KernelLoadError& e) {
         throw ShimError(e.err ? e.err : -EINVAL, e.what());
       }
