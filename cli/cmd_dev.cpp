@@ -32,6 +32,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <thread>
 
 namespace npu_cli {
@@ -96,30 +97,42 @@ void start(const StartOptions& o) {
   bool own_wire = false;
   if (wire.empty()) {
     wire = o.name + "w";
+    // A pair left by a card that died before it could remove it.
+    if (if_nametoindex(wire.c_str()) && !fs::exists(dir)) sh("ip link del " + wire);
     if (!sh(fmt::format("ip link add {} type veth peer name {}p", wire, o.name)))
       fail(fmt::format("{}: cannot create the veth pair {} / {}p", o.name, wire, o.name));
     own_wire = true;
     sh(fmt::format("sysctl -qw net.ipv6.conf.{}.disable_ipv6=1", wire));
     sh(fmt::format("ip link set {} up", wire));
     sh(fmt::format("ip link set {}p up", o.name));
+    // No cable carries offload super-frames: the peer's stack segments and
+    // checksums what it sends (docs/card.md, "The wire").
+    sh(fmt::format("ethtool -K {}p tso off gso off", o.name));
   } else if (!if_nametoindex(wire.c_str())) {
     fail(fmt::format("--wire {}: no such interface", wire));
   } else {
     sh(fmt::format("ip link set {} up", wire));
   }
+  bool made_dir = false;
   auto undo = [&] {
     if (own_wire) sh(fmt::format("ip link del {}", wire));
     std::error_code ec;
-    fs::remove_all(dir, ec);
+    if (made_dir) fs::remove_all(dir, ec);
   };
   try {
     fs::create_directories(npu::driver::run_root());
-    if (mkdir(dir.c_str(), gid == gid_t(-1) ? 0700 : 0750) != 0)
-      fail(fmt::format("{}: {}", dir, std::strerror(errno)));
-    if (gid != gid_t(-1) && chown(dir.c_str(), 0, gid) != 0)
+    // Pins left by a card that died.
+    std::error_code ec;
+    fs::remove_all("/sys/fs/bpf/npu/" + o.name, ec);
+    if (mkdir(dir.c_str(), 0700) != 0) fail(fmt::format("{}: {}", dir, std::strerror(errno)));
+    made_dir = true;
+    // chmod: the umask must not take the group's access away.
+    if (gid != gid_t(-1) && (chown(dir.c_str(), 0, gid) != 0 || chmod(dir.c_str(), 0750) != 0))
       fail(fmt::format("{}: {}", dir, std::strerror(errno)));
     const std::string bar = dir + "/bar";
-    npu::driver::Bar::create(bar, gid == gid_t(-1) ? 0600 : 0660, gid);
+    // The BAR is root's alone, whatever the group: it steers root's memory
+    // copies. The group reaches the card through the control socket.
+    npu::driver::Bar::create(bar, 0600, gid_t(-1));
     npu::driver::Doorbell kick_dev, kick_host;
     int ready[2];
     if (pipe(ready) != 0) fail("pipe: " + std::string(std::strerror(errno)));
@@ -213,8 +226,13 @@ void clean_up_dead(const std::string& name, const std::string& why) {
   const std::string dir = npu::driver::card_dir(name);
   json c = json::parse(std::ifstream(dir + "/card.json"), nullptr, false);
   if (c.is_object()) {
-    for (const char* k : {"shim_pid", "dev_pid"})
-      if (c.value(k, 0) > 0) kill(c.value(k, 0), SIGKILL);
+    // Only processes that are still the card's: pids are reused.
+    for (const char* k : {"shim_pid", "dev_pid"}) {
+      const int pid = c.value(k, 0);
+      std::string comm;
+      std::getline(std::ifstream("/proc/" + std::to_string(pid) + "/comm"), comm);
+      if (pid > 0 && comm.rfind("npu-", 0) == 0) kill(pid, SIGKILL);
+    }
     if (c.value("own_wire", false)) sh("ip link del " + c.value("wire", std::string("-")));
     const std::string pins = c.value("pin_dir", std::string());
     std::error_code ec;
@@ -300,15 +318,37 @@ struct Args {
   }
 };
 
-// Takes "dev NAME" from anywhere in the arguments.
+// Takes "dev NAME" from the arguments, wherever it is not itself the value
+// of another keyword (a map or program may be called "dev").
 std::string take_dev(Args& a) {
+  static const std::set<std::string> takes_value = {"name", "pinned",  "id",
+                                                    "prog", "section", "tag"};
   for (size_t i = 0; i + 1 < a.v.size(); ++i)
-    if (a.v[i] == "dev") {
+    if (a.v[i] == "dev" && (i == 0 || !takes_value.count(a.v[i - 1]))) {
       std::string n = a.v[i + 1];
       a.v.erase(a.v.begin() + long(i), a.v.begin() + long(i) + 2);
       return n;
     }
   return "";
+}
+
+// "show [id N | name X | pinned P | tag T]": what a show lists.
+struct ShowFilter {
+  std::string how, what;
+  bool match(const std::string& h, const std::string& value) const {
+    return how.empty() || (how == h && what == value);
+  }
+};
+
+ShowFilter take_filter(Args& a, const char* verb) {
+  ShowFilter f;
+  if (!a.more()) return f;
+  f.how = a.next("id, name or pinned");
+  if (f.how != "id" && f.how != "name" && f.how != "pinned" && f.how != "tag")
+    fail(fmt::format("{}: expected 'id', 'name', 'pinned' or 'tag', got '{}'", verb, f.how));
+  f.what = a.next("a value");
+  if (a.more()) fail(fmt::format("{}: unexpected '{}'", verb, a.peek()));
+  return f;
 }
 
 std::vector<std::string> cards_or(const std::string& dev) {
@@ -395,10 +435,14 @@ void prog_cmd(Args a, bool as_json, bool force) {
   if (verb == "show" || verb == "list") {
     bt::Json out = bt::Json::array();
     std::string text;
+    const ShowFilter f = take_filter(a, "prog show");
     for (const std::string& n : cards_or(dev)) {
       json c = call(n, {{"cmd", "info"}});
       if (c["prog"].is_null()) continue;
       bt::ProgDesc d = prog_desc(c);
+      if (!f.match("id", std::to_string(d.id)) && !f.match("name", d.name) &&
+          !f.match("tag", d.tag))
+        continue;
       out.push_back(bt::show_prog_json(d));
       text += bt::show_prog_text(d);
     }
@@ -433,10 +477,14 @@ void map_cmd(Args a, bool as_json) {
   if (verb == "show" || verb == "list") {
     bt::Json out = bt::Json::array();
     std::string text;
+    const ShowFilter f = take_filter(a, "map show");
     for (const std::string& n : cards_or(dev)) {
       json c = call(n, {{"cmd", "info"}});
       for (const json& m : c["maps"]) {
         bt::MapDesc d = map_desc(c, m);
+        if (!f.match("id", std::to_string(d.id)) && !f.match("name", d.name) &&
+            !f.match("pinned", m["pinned"].get<std::string>()))
+          continue;
         out.push_back(bt::show_map_json(d));
         text += bt::show_map_text(d);
       }
@@ -449,32 +497,40 @@ void map_cmd(Args a, bool as_json) {
   const std::string name = m["name"].get<std::string>();
   bt::MapDesc d = map_desc(c, m);
   json req = {{"cmd", "map"}, {"op", verb}, {"map", name}};
-  auto bytes_of = [&](const char* kw, size_t n) {
-    if (!a.more() || a.peek() != kw) fail(fmt::format("expected '{}'", kw));
-    ++a.pos;
+  auto as_bytes = [](const json& j) { return j.get<std::vector<uint8_t>>(); };
+  // The whole element is parsed, as bpftool does, before anything is sent.
+  auto elem = [&](bool update) {
     try {
-      return bt::parse_bytes(a.v, a.pos, n, kw);
+      return bt::parse_elem(d, a.v, a.pos, update);
     } catch (const std::invalid_argument& e) {
       fail(e.what());
     }
   };
-  auto as_bytes = [](const json& j) { return j.get<std::vector<uint8_t>>(); };
   if (verb == "dump") {
+    if (a.more()) fail(fmt::format("map dump: unexpected '{}'", a.peek()));
     json r = call(card, req);
     bt::Entries e;
     for (const json& x : r["entries"]) e.emplace_back(as_bytes(x["key"]), as_bytes(x["value"]));
     std::cout << (as_json ? bt::json_text(bt::dump_json(d, e)) + "\n" : bt::dump_text(d, e));
   } else if (verb == "lookup") {
-    std::vector<uint8_t> key = bytes_of("key", d.key_size);
+    const std::vector<uint8_t> key = elem(false).key;
     req["key"] = key;
-    json r = call(card, req);
+    json r = npu::driver::dev_call(card, req);
+    if (r.value("errno", 0) == ENOENT) {
+      // As bpftool: the key and "Not found" (null), and a failure.
+      std::cout << (as_json ? bt::json_text(bt::lookup_json(d, key, nullptr)) + "\n"
+                            : bt::lookup_text(d, key, nullptr));
+      std::cout.flush();
+      fail(r["error"].get<std::string>());
+    }
+    if (r.contains("error")) fail(r["error"].get<std::string>());
     const std::vector<uint8_t> val = as_bytes(r["value"]);
     std::cout << (as_json ? bt::json_text(bt::lookup_json(d, key, &val)) + "\n"
                           : bt::lookup_text(d, key, &val));
   } else if (verb == "getnext") {
     std::vector<uint8_t> key;
     if (a.more()) {
-      key = bytes_of("key", d.key_size);
+      key = elem(false).key;
       req["key"] = key;
     }
     json r = call(card, req);
@@ -483,20 +539,19 @@ void map_cmd(Args a, bool as_json) {
     std::cout << (as_json ? bt::json_text(bt::getnext_json(d, kp, next)) + "\n"
                           : bt::getnext_text(d, kp, next));
   } else if (verb == "delete") {
-    req["key"] = bytes_of("key", d.key_size);
+    req["key"] = elem(false).key;
     call(card, req);
   } else if (verb == "update") {
-    req["key"] = bytes_of("key", d.key_size);
-    std::vector<uint8_t> value = bytes_of("value", d.value_size);
-    if (d.ncpus > 1 || bt::is_percpu(d.type))
-      value = bt::expand_percpu(value, d.value_size, d.ncpus);
-    req["value"] = value;
-    req["flags"] = bt::parse_update_flags(a.v, a.pos);
+    bt::Elem e = elem(true);
+    if (!e.value_ref.empty())
+      fail("map update: values that name programs or maps are not supported on a card");
+    req["key"] = e.key;
+    req["value"] = e.value;
+    req["flags"] = e.flags;
     call(card, req);
   } else {
     fail(fmt::format("map: unknown verb '{}' (show, dump, lookup, update, delete, getnext)", verb));
   }
-  if (a.more()) fail(fmt::format("map {}: unexpected '{}'", verb, a.peek()));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -108,34 +109,45 @@ void Bar::init_rings() {
   }
 }
 
+// Where ring r's slots are comes from the ABI's constants, never from the
+// shared registers: the other side (or anyone who can write the file) must
+// not be able to point a root process's copies outside the BAR.
+uint8_t* Bar::slot(unsigned r, uint32_t index) const {
+  return base_ + NPU_BAR_RINGS +
+         (size_t(r) * NPU_RING_SLOTS + index % NPU_RING_SLOTS) * NPU_RING_SLOT_SIZE;
+}
+
 uint32_t Bar::pending(unsigned r) const {
   npu_ring_regs* q = ring(r);
-  return __atomic_load_n(&q->head, __ATOMIC_ACQUIRE) - __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE);
+  const uint32_t n =
+      __atomic_load_n(&q->head, __ATOMIC_ACQUIRE) - __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE);
+  return std::min<uint32_t>(n, NPU_RING_SLOTS);
 }
 
 bool Bar::push(unsigned r, const uint8_t* frame, size_t len, uint32_t status, uint64_t cycles) {
+  if (r >= NPU_NUM_RINGS || len > NPU_RING_MAX_FRAME) return false;
   npu_ring_regs* q = ring(r);
-  if (len > NPU_RING_MAX_FRAME) return false;
-  const uint32_t head = q->head;  // ours: no other writer
+  const uint32_t head = __atomic_load_n(&q->head, __ATOMIC_RELAXED);  // ours: no other writer
   if (head - __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE) >= NPU_RING_SLOTS) return false;
-  uint8_t* slot = base_ + q->offset + size_t(head % NPU_RING_SLOTS) * NPU_RING_SLOT_SIZE;
+  uint8_t* s = slot(r, head);
   npu_ring_desc d{uint32_t(len), status, cycles};
-  std::memcpy(slot, &d, sizeof d);
-  std::memcpy(slot + NPU_RING_DESC_SIZE, frame, len);
+  std::memcpy(s, &d, sizeof d);
+  std::memcpy(s + NPU_RING_DESC_SIZE, frame, len);
   __atomic_store_n(&q->head, head + 1, __ATOMIC_RELEASE);
   return true;
 }
 
 bool Bar::pop(unsigned r, std::vector<uint8_t>* frame, npu_ring_desc* desc) {
+  if (r >= NPU_NUM_RINGS) return false;
   npu_ring_regs* q = ring(r);
-  const uint32_t tail = q->tail;  // ours: no other writer
+  const uint32_t tail = __atomic_load_n(&q->tail, __ATOMIC_RELAXED);  // ours: no other writer
   if (__atomic_load_n(&q->head, __ATOMIC_ACQUIRE) == tail) return false;
-  const uint8_t* slot = base_ + q->offset + size_t(tail % NPU_RING_SLOTS) * NPU_RING_SLOT_SIZE;
+  const uint8_t* s = slot(r, tail);
   npu_ring_desc d;
-  std::memcpy(&d, slot, sizeof d);
+  std::memcpy(&d, s, sizeof d);
   // The other side is trusted no more than a device: a bad length is clipped.
   const size_t len = std::min<size_t>(d.len, NPU_RING_MAX_FRAME);
-  frame->assign(slot + NPU_RING_DESC_SIZE, slot + NPU_RING_DESC_SIZE + len);
+  frame->assign(s + NPU_RING_DESC_SIZE, s + NPU_RING_DESC_SIZE + len);
   if (desc) *desc = d;
   __atomic_store_n(&q->tail, tail + 1, __ATOMIC_RELEASE);
   return true;

@@ -18,7 +18,8 @@ namespace npu::driver {
 
 class Bar {
  public:
-  // Creates the file (mode, and group gid when not (gid_t)-1), sized
+  // Creates the file (mode, and group gid when not (gid_t)-1: only for
+  // tests; a card's BAR is root's alone, as it steers root's copies), sized
   // NPU_BAR_SIZE and zeroed, and maps it. Throws std::runtime_error naming the path.
   static Bar create(const std::string& path, mode_t mode, gid_t gid);
   // Maps an existing BAR; throws when it is not one (size, magic once ready).
@@ -56,6 +57,7 @@ class Bar {
  private:
   uint8_t* base_ = nullptr;
   npu_ring_regs* ring(unsigned r) const;
+  uint8_t* slot(unsigned r, uint32_t index) const;
 };
 
 // A wakeup channel between the two processes: an eventfd made before the

@@ -56,9 +56,13 @@ std::string card_dir(const std::string& name) {
 std::vector<std::string> card_names() {
   std::vector<std::string> out;
   std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(run_root(), ec))
-    if (e.is_directory() && std::filesystem::exists(e.path() / "ctl.sock"))
+  // A card directory we may not look into is listed: talking to it says why.
+  for (const auto& e : std::filesystem::directory_iterator(run_root(), ec)) {
+    std::error_code ec2;
+    if (e.is_directory(ec2) && (std::filesystem::exists(e.path() / "ctl.sock", ec2) ||
+                                ec2 == std::errc::permission_denied))
       out.push_back(e.path().filename().string());
+  }
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -81,7 +85,8 @@ bool valid_card_name(const std::string& n) {
 }
 
 bool send_msg(int fd, const nlohmann::json& j) {
-  std::string s = j.dump();
+  // Names and messages come from ELF files and may not be UTF-8.
+  std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   uint32_t n = uint32_t(s.size());
   return write_all(fd, &n, sizeof n) && write_all(fd, s.data(), s.size());
 }
@@ -97,7 +102,13 @@ bool recv_msg(int fd, nlohmann::json* j, size_t max_bytes) {
 
 nlohmann::json dev_call(const std::string& name, const nlohmann::json& req) {
   const std::string path = card_dir(name) + "/ctl.sock";
-  if (!valid_card_name(name) || !std::filesystem::exists(path))
+  std::error_code ec;
+  if (valid_card_name(name) && !std::filesystem::exists(path, ec) &&
+      ec == std::errc::permission_denied)
+    throw std::runtime_error(fmt::format(
+        "{}: permission denied: the card belongs to root (and the group it was started with)",
+        name));
+  if (!valid_card_name(name) || !std::filesystem::exists(path, ec))
     throw std::runtime_error(
         fmt::format("{}: no such npu card (npu dev list shows the cards)", name));
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -105,9 +116,14 @@ nlohmann::json dev_call(const std::string& name, const nlohmann::json& req) {
   a.sun_family = AF_UNIX;
   std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
   if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    std::string why = std::strerror(errno);
+    const int err = errno;
     if (fd >= 0) ::close(fd);
-    throw std::runtime_error(fmt::format("{}: cannot reach the card's shim: {}", name, why));
+    if (err == EACCES)
+      throw std::runtime_error(fmt::format(
+          "{}: permission denied: the card belongs to root (and the group it was started with)",
+          name));
+    throw std::runtime_error(
+        fmt::format("{}: cannot reach the card's shim: {}", name, std::strerror(err)));
   }
   nlohmann::json reply;
   bool ok = send_msg(fd, req) && recv_msg(fd, &reply);

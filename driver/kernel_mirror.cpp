@@ -578,7 +578,7 @@ Entries KernelMirror::read(const MirrorMap& m) const {
   return out;
 }
 
-size_t KernelMirror::sync(const MirrorMap& m, const Entries& entries) {
+size_t KernelMirror::sync(const MirrorMap& m, const Entries& entries, const Entries* base) {
   const std::string where = fmt::format("{}: map '{}'", name_, m.name);
   if (!m.synced)
     throw std::runtime_error(fmt::format("{}: not mirrored (type {}{})", where, m.type,
@@ -597,8 +597,19 @@ size_t KernelMirror::sync(const MirrorMap& m, const Entries& entries) {
                                                              : ""));
     want[k] = v;
   }
-  std::map<std::vector<uint8_t>, std::vector<uint8_t>> have;
+  std::map<std::vector<uint8_t>, std::vector<uint8_t>> have, before;
   for (auto& [k, v] : read(m)) have[k] = std::move(v);
+  if (base)
+    for (const auto& [k, v] : *base) before[k] = v;
+  // An element that differs from base was written by someone else since
+  // base was read: it is left for the caller to see next time.
+  auto untouched = [&](const std::vector<uint8_t>& k) {
+    if (!base) return true;
+    auto b = before.find(k);
+    auto h = have.find(k);
+    if ((b == before.end()) != (h == have.end())) return false;
+    return b == before.end() || b->second == h->second;
+  };
 
   size_t changed = 0;
   auto update = [&](const std::vector<uint8_t>& k, const std::vector<uint8_t>& v) {
@@ -610,7 +621,7 @@ size_t KernelMirror::sync(const MirrorMap& m, const Entries& entries) {
   // Deletions first, so that a full hash map has room for the new keys.
   const std::vector<uint8_t> zero(m.sys_value_size, 0);
   for (const auto& [k, v] : have) {
-    if (want.count(k)) continue;
+    if (want.count(k) || !untouched(k)) continue;
     if (is_array(m.type)) {
       if (!all_zero(v)) update(k, zero);
     } else if (bpf_map_delete_elem(m.fd, k.data()) == 0) {
@@ -622,6 +633,7 @@ size_t KernelMirror::sync(const MirrorMap& m, const Entries& entries) {
   }
   for (const auto& [k, v] : want) {
     auto it = have.find(k);
+    if (!untouched(k)) continue;
     if (it == have.end() || it->second != v) update(k, v);
   }
   return changed;

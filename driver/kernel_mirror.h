@@ -140,7 +140,11 @@ class KernelMirror {
   // number of elements changed. Throws std::runtime_error naming the map for a
   // wrong key or value size, a map that is not synced, or a refused syscall
   // (E2BIG for a key past an array's end or a full hash).
-  size_t sync(const MirrorMap& m, const Entries& entries);
+  // With base (the map as the caller read it before), elements that differ
+  // from base now were written by someone else in between and are left as
+  // they are, for the caller to find on its next read; only a write within
+  // the microseconds between this check and the update can still be lost.
+  size_t sync(const MirrorMap& m, const Entries& entries, const Entries* base = nullptr);
   // Every element of the kernel map (get_next_key + lookup), kernel layout.
   Entries read(const MirrorMap& m) const;
 

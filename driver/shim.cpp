@@ -20,6 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <fmt/format.h>
 #include <linux/bpf.h>
 
@@ -56,11 +57,17 @@ bool is_percpu(uint32_t type) {
 
 std::string hex_decode(const std::string& s, Bytes* out) {
   if (s.size() % 2) return "odd length";
+  auto nibble = [](char c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+  };
   out->resize(s.size() / 2);
   for (size_t i = 0; i < out->size(); ++i) {
-    unsigned v = 0;
-    if (std::sscanf(s.c_str() + 2 * i, "%2x", &v) != 1) return "not hex";
-    (*out)[i] = uint8_t(v);
+    const int hi = nibble(s[2 * i]), lo = nibble(s[2 * i + 1]);
+    if (hi < 0 || lo < 0) return "not hex";
+    (*out)[i] = uint8_t(hi << 4 | lo);
   }
   return "";
 }
@@ -83,6 +90,7 @@ struct CardMap {
   const MirrorMap* mirror = nullptr;
   Entries pushed;  // what the mirror held after our last write (kernel layout)
   bool have_pushed = false;
+  std::string mirror_error;  // why the mirror is no longer refreshed, or ""
 };
 
 struct Loaded {
@@ -211,7 +219,10 @@ class Shim {
     if (!pw) return false;
     int n = 64;
     std::vector<gid_t> groups(64);
-    if (getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &n) < 0) return false;
+    if (getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &n) < 0) {
+      groups.resize(size_t(n));  // n is now the number needed
+      if (getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &n) < 0) return false;
+    }
     return std::find(groups.begin(), groups.begin() + n, o_.group) != groups.begin() + n;
   }
 
@@ -222,24 +233,27 @@ class Shim {
     uint32_t uid = 0;
     std::string buf;
     Clock::time_point since;
+    std::string denied;  // why the client may not use the card, or ""
   };
 
   void accept_client() {
     int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) return;
     std::string who;
-    if (!allowed(fd, &who)) {
-      reply_and_close(
-          fd, {{"error", fmt::format("{}: permission denied for {}: the card belongs "
-                                     "to root{}",
-                                     o_.name, who, o_.group == gid_t(-1) ? "" : " and its group")},
-               {"errno", EACCES}});
-      return;
-    }
     ucred c{};
     socklen_t len = sizeof c;
     getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c, &len);
-    clients_.push_back({fd, c.uid, "", Clock::now()});
+    if (clients_.size() >= 64) {  // a flood of idle connections must not grow without bound
+      ::close(fd);
+      return;
+    }
+    Client cl{fd, c.uid, "", Clock::now(), ""};
+    // Refused once its request is read: closing with unread data would
+    // reset the connection and lose the answer.
+    if (!allowed(fd, &who))
+      cl.denied = fmt::format("{}: permission denied for {}: the card belongs to root{}", o_.name,
+                              who, o_.group == gid_t(-1) ? "" : " and its group");
+    clients_.push_back(std::move(cl));
   }
 
   void reply_and_close(int fd, const json& reply) {
@@ -265,9 +279,11 @@ class Shim {
       const bool complete = c.buf.size() >= 4 && c.buf.size() >= 4 + size_t(want);
       json reply;
       bool done = true;
-      if (c.buf.size() >= 4 && want > kMaxRequest) {
+      if (!c.denied.empty() && (complete || closed || want > kMaxRequest)) {
+        reply = {{"error", c.denied}, {"errno", EACCES}};
+      } else if (c.buf.size() >= 4 && want > kMaxRequest) {
         reply = {{"error", "request too large"}, {"errno", E2BIG}};
-      } else if (complete) {
+      } else if (complete && c.denied.empty()) {
         json req = json::parse(c.buf.begin() + 4, c.buf.begin() + 4 + want, nullptr, false);
         if (req.is_discarded() || !req.is_object()) {
           reply = {{"error", "malformed request"}, {"errno", EINVAL}};
@@ -326,6 +342,12 @@ class Shim {
   };
 
   Reply call(Bytes msg, int timeout_s = 120) {
+    // A request the card never answered still owns the buffer: its late
+    // reply must not land on a new request.
+    if (stuck_ && bar_.reg32(NPU_REG_CTRL_DONE) != stuck_)
+      throw ShimError(-EBUSY,
+                      fmt::format("{}: the card is still busy with an earlier request", o_.name));
+    stuck_ = 0;
     const uint16_t seq = uint16_t(++seq_);
     std::memcpy(msg.data() + NPU_CMSG_SEQ, &seq, 2);
     if (msg.size() > NPU_BAR_CTRL_SIZE)
@@ -340,8 +362,12 @@ class Shim {
     while (bar_.reg32(NPU_REG_CTRL_DONE) != req) {
       if (bar_.reg32(NPU_REG_STATUS) & NPU_STATUS_FAILED)
         throw ShimError(-EIO, fmt::format("{}: the device process failed", o_.name));
-      if (Clock::now() > deadline)
+      if (!process_alive(o_.dev_pid))
+        throw ShimError(-EIO, fmt::format("{}: the device process is gone", o_.name));
+      if (Clock::now() > deadline) {
+        stuck_ = req;
         throw ShimError(-ETIMEDOUT, fmt::format("{}: the card did not answer", o_.name));
+      }
       pollfd p{kick_host_.fd(), POLLIN, 0};
       poll(&p, 1, 20);
       kick_host_.drain();
@@ -382,13 +408,20 @@ class Shim {
       std::ofstream out(tmp, std::ios::binary);
       out.write(reinterpret_cast<const char*>(obj.data()), std::streamsize(obj.size()));
     }
-    bpf::Object bo = bpf::load_object(tmp);
-    std::filesystem::remove(tmp);
+    // Messages name the user's file, not ours.
+    auto user_error = [&](const std::exception& e) {
+      std::string w = e.what();
+      for (size_t at; (at = w.find(tmp)) != std::string::npos;) w.replace(at, tmp.size(), file);
+      return ShimError(-EINVAL, w);
+    };
     npucc::CompileResult cr;
     try {
+      bpf::Object bo = bpf::load_object(tmp);
+      std::filesystem::remove(tmp);
       cr = npucc::compile(bo);
     } catch (const std::exception& e) {
-      throw ShimError(-EINVAL, e.what());
+      std::filesystem::remove(tmp);
+      throw user_error(e);
     }
     int index = -1;
     for (size_t i = 0; i < cr.image.programs.size(); ++i)
@@ -415,6 +448,54 @@ class Shim {
         throw ShimError(e.err ? e.err : -EINVAL, e.what());
       }
     }
+    try {
+      load_on_card(*next, cr, file);
+    } catch (...) {
+      roll_back(next.get());
+      throw;
+    }
+    std::vector<std::string> names;
+    for (const CardMap& m : next->maps) names.push_back(m.name);
+    prog_ = std::move(next);
+    if (prog_->km) KernelMirror::prune(o_.pin_dir, names);
+    refresh_mirrors();
+    return prog_json();
+  }
+
+  // After a failed load: the card kept the old program (its loader checks
+  // before it unloads) or has none. Pins go back to what the card runs.
+  void roll_back(Loaded* next) {
+    bool old_runs = false;
+    try {
+      Reply r = call(cmsg_dev_request(NPU_CMSG_DEV_INFO, 0), 10);
+      npu_dev_info d{};
+      if (!r.err && r.payload.size() >= sizeof d) {
+        std::memcpy(&d, r.payload.data(), sizeof d);
+        old_runs = prog_ && d.loaded;
+      }
+    } catch (const std::exception&) {
+      old_runs = bool(prog_);  // unknown: assume nothing changed
+    }
+    if (old_runs) {
+      std::vector<std::string> names;
+      for (const CardMap& m : prog_->maps) {
+        names.push_back(m.name);
+        // A same-name map of another shape took the pin: give it back.
+        if (m.mirror && m.mirror->fd >= 0 && !m.mirror->pin_path.empty()) {
+          ::unlink(m.mirror->pin_path.c_str());
+          bpf_obj_pin(m.mirror->fd, m.mirror->pin_path.c_str());
+        }
+      }
+      if (prog_->km) KernelMirror::prune(o_.pin_dir, names);
+      return;
+    }
+    if (next && next->km) next->km->unpin_all();
+    if (prog_ && prog_->km) prog_->km->unpin_all();
+    prog_.reset();
+  }
+
+  void load_on_card(Loaded& nx, const npucc::CompileResult& cr, const std::string& file) {
+    Loaded* next = &nx;
     // Shared maps keep their contents on the card across the replacement.
     std::map<std::string, Entries> keep;
     if (prog_)
@@ -435,10 +516,7 @@ class Shim {
     Bytes img = image_bytes(cr.image);
     body.insert(body.end(), img.begin(), img.end());
     Reply r = call(cmsg_dev_request(NPU_CMSG_PROG_LOAD, 0, body));
-    if (r.err) {
-      if (prog_) prog_.reset();  // the card unloaded the old program
-      throw ShimError(r.err, r.text());
-    }
+    if (r.err) throw ShimError(r.err, r.text());
     for (uint32_t i = 0; i < r.result && (i + 1) * sizeof(npu_dev_map) <= r.payload.size(); ++i) {
       CardMap m;
       std::memcpy(&m.d, r.payload.data() + i * sizeof(npu_dev_map), sizeof m.d);
@@ -446,17 +524,17 @@ class Shim {
       if (next->km) m.mirror = next->km->find(m.name);
       next->maps.push_back(std::move(m));
     }
+    // The new program runs from here: a shared element that cannot be put
+    // back is reported in the log, not as a failed load.
     for (CardMap& m : next->maps)
       if (auto it = keep.find(m.name); it != keep.end())
-        for (const auto& [k, v] : it->second) card_update(m, k, v, BPF_ANY);
+        for (const auto& [k, v] : it->second) try {
+            card_update(m, k, v, BPF_ANY);
+          } catch (const std::exception& e) {
+            std::fprintf(stderr, "%s: keeping %s: %s\n", o_.name.c_str(), m.name.c_str(), e.what());
+          }
     if (!next->km) next->card_id = ++card_prog_ids_;
     if (next->tag.empty()) next->tag = "0000000000000000";
-    std::vector<std::string> names;
-    for (const CardMap& m : next->maps) names.push_back(m.name);
-    prog_ = std::move(next);
-    if (prog_->km) KernelMirror::prune(o_.pin_dir, names);
-    refresh_mirrors();
-    return prog_json();
   }
 
   void detach() {
@@ -507,7 +585,9 @@ class Shim {
                         {"flags", m.d.flags},
                         {"ncpus", card_cpus(m)},
                         {"pinned", m.mirror ? m.mirror->pin_path : ""},
-                        {"mirrored", m.mirror && m.mirror->synced}});
+                        {"mirrored", m.mirror && m.mirror->synced && m.mirror_error.empty() &&
+                                         !(m.d.flags & (BPF_F_RDONLY | BPF_F_WRONLY))},
+                        {"mirror_error", m.mirror_error}});
     static const char* stat_names[] = {
         "wire_rx",  "wire_tx",   "to_host", "from_host", "drop",       "nic_drop",    "ring_full",
         "redirect", "bad_frame", "batches", "sim_ps",    "pkt_cycles", "wire_overrun"};
@@ -665,8 +745,10 @@ class Shim {
   // card first; then the mirror gets the card's contents.
   void sync_map(CardMap& m, bool card_changed = true) {
     if (!m.mirror || !m.mirror->synced || !prog_ || !prog_->km) return;
+    // Maps the syscall side may not read or write cannot be mirrored.
+    if (m.d.flags & (BPF_F_RDONLY | BPF_F_WRONLY)) return;
+    const Entries now = prog_->km->read(*m.mirror);
     if (m.have_pushed) {
-      Entries now = prog_->km->read(*m.mirror);
       std::map<Bytes, Bytes> before(m.pushed.begin(), m.pushed.end());
       for (const auto& [k, v] : now) {
         auto it = before.find(k);
@@ -686,8 +768,9 @@ class Shim {
     if (!card_changed && m.have_pushed) return;
     Entries e = dump_card(m);
     for (auto& kv : e) kv.second = to_kernel(m, kv.second);
-    prog_->km->sync(*m.mirror, e);
-    // What the mirror holds now: a later difference is a write from outside.
+    // Elements written to the mirror since `now` was read are left alone:
+    // they differ from `pushed` and reach the card next time.
+    prog_->km->sync(*m.mirror, e, &now);
     m.pushed = std::move(e);
     m.have_pushed = true;
   }
@@ -708,8 +791,13 @@ class Shim {
     const bool changed = rx != last_rx_;
     last_rx_ = rx;
     for (CardMap& m : prog_->maps) {
+      if (!m.mirror_error.empty()) continue;
       try {
         sync_map(m, changed);
+      } catch (const ShimError& e) {
+        // A map too large for one dump stays as it is, and says so.
+        if (e.err == -E2BIG) m.mirror_error = e.what();
+        std::fprintf(stderr, "%s: mirror of %s: %s\n", o_.name.c_str(), m.name.c_str(), e.what());
       } catch (const std::exception& e) {
         std::fprintf(stderr, "%s: mirror of %s: %s\n", o_.name.c_str(), m.name.c_str(), e.what());
       }
@@ -733,8 +821,8 @@ class Shim {
     if (o_.own_wire) [[maybe_unused]]
       int rc = std::system(("ip link del " + o_.wire + " >/dev/null 2>&1").c_str());
     // `npu dev stop` waits for ctl.sock to go: it goes last.
-    for (const char* f : {"bar", "card.json", "device.log", "shim.log"})
-      std::filesystem::remove(o_.run_dir + "/" + f, ec);
+    for (const auto& e : std::filesystem::directory_iterator(o_.run_dir, ec))
+      if (e.path().filename() != "ctl.sock") std::filesystem::remove_all(e.path(), ec);
     std::filesystem::remove(o_.run_dir + "/ctl.sock", ec);
     std::filesystem::remove(o_.run_dir, ec);
   }
@@ -747,6 +835,7 @@ class Shim {
   std::string kernel_note_;
   int listen_fd_ = -1;
   uint32_t seq_ = 0;
+  uint32_t stuck_ = 0;  // a request that timed out, until the card answers it
   uint32_t uid_ = 0;
   uint32_t card_prog_ids_ = 0;
   uint64_t host_ring_full_ = 0;

@@ -265,7 +265,9 @@ class Card {
     for (int err = map->get_next_key(nullptr, next.data()); err == 0 && n <= mi.max_entries;
          err = map->get_next_key(key.data(), next.data())) {
       key = next;
-      if (map->sys_lookup(key.data(), value.data()) != 0) continue;  // e.g. empty prog array slots
+      const int lerr = map->sys_lookup(key.data(), value.data());
+      if (lerr == -EPERM) return driver::cmsg_reply(h.type, h.seq, lerr, 0);  // BPF_F_WRONLY
+      if (lerr) continue;  // slots that cannot be looked up, e.g. empty prog array slots
       payload.insert(payload.end(), key.begin(), key.end());
       payload.resize((payload.size() + 7) & ~size_t(7), 0);
       payload.insert(payload.end(), value.begin(), value.end());

@@ -46,7 +46,9 @@ bool complete_checksum(std::vector<uint8_t>& f, size_t start, size_t offset) {
 WirePort::WirePort(const std::string& ifname) : name_(ifname) {
   ifindex_ = if_nametoindex(ifname.c_str());
   if (!ifindex_) throw std::runtime_error(fmt::format("wire {}: no such interface", ifname));
-  fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+  // Protocol 0: nothing is queued until the options are set and the socket
+  // is bound to the wire (bind names the protocol).
+  fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0)
     throw std::runtime_error(
         fmt::format("wire {}: packet socket: {}", ifname, std::strerror(errno)));

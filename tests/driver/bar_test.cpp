@@ -109,6 +109,24 @@ TEST_F(BarTest, ABadLengthFromTheOtherSideIsClipped) {
   EXPECT_EQ(got.size(), size_t(NPU_RING_MAX_FRAME));
 }
 
+TEST_F(BarTest, RingRegistersCannotSteerCopiesOutsideTheBar) {
+  // Whoever can write the file sets a ring's offset and sizes wild: slots
+  // stay where the ABI puts them.
+  auto* regs = reinterpret_cast<npu_ring_regs*>(dev_.base() + NPU_REG_RINGS);
+  regs[NPU_RING_TOHOST].offset = 0xf0000000;
+  regs[NPU_RING_TOHOST].slot_size = 0xffffffff;
+  std::vector<uint8_t> f = frame(64, 3), got;
+  ASSERT_TRUE(dev_.push(NPU_RING_TOHOST, f.data(), 64));
+  ASSERT_TRUE(host_.pop(NPU_RING_TOHOST, &got));
+  EXPECT_EQ(got, f);
+  // A head far past the tail: pending() stays within the ring, and pop
+  // reads slots inside it.
+  regs[NPU_RING_TOHOST].head += 1000000;
+  EXPECT_EQ(host_.pending(NPU_RING_TOHOST), uint32_t(NPU_RING_SLOTS));
+  EXPECT_TRUE(host_.pop(NPU_RING_TOHOST, &got));
+  EXPECT_FALSE(dev_.push(NPU_RING_TOHOST, f.data(), 64));  // "full"
+}
+
 TEST(Doorbell, KickWakesAPollAndDrainEmptiesIt) {
   Doorbell b;
   pollfd p{b.fd(), POLLIN, 0};
