@@ -23,12 +23,12 @@
 #include <stdexcept>
 
 namespace npu::card {
-namespace {
-
 using driver::Bar;
 using driver::Device;
 using driver::DeviceError;
 using nic::Fate;
+
+namespace {
 
 std::vector<uint8_t> text_payload(const std::string& s) {
   std::vector<uint8_t> p(s.begin(), s.end());
@@ -36,27 +36,33 @@ std::vector<uint8_t> text_payload(const std::string& s) {
   return p;
 }
 
-class Card {
+}  // namespace
+
+class Card::Impl {
  public:
-  Card(const CardOptions& o)
+  Impl(const CardOptions& o, WireIo& wire)
       : o_(o),
         bar_(Bar::open(o.bar)),
         kick_dev_(dup(o.kick_dev)),
         kick_host_(dup(o.kick_host)),
-        wire_(o.wire),
+        wire_(wire),
         fw_(read_image(o.firmware)),
         nic_("card", o.nic),
         dev_(fw_, nic_, nic::device_config(o.nic)) {
     nic_.on_output = [this](uint64_t i, Fate f, const uint8_t* p, size_t n) { output(i, f, p, n); };
   }
 
-  int run() {
+  void ready() {
     bar_.init_rings();
     bar_.set_reg32(NPU_REG_VERSION, NPU_BAR_VERSION);
     bar_.set_reg32(NPU_REG_DEV_PID, uint32_t(getpid()));
     bar_.set_reg32(NPU_REG_STATUS, NPU_STATUS_READY);
     bar_.set_reg32(NPU_REG_MAGIC, NPU_BAR_MAGIC);
     kick_host_.kick();
+  }
+
+  int run() {
+    ready();
     pollfd fds[2] = {{wire_.fd(), POLLIN, 0}, {kick_dev_.fd(), POLLIN, 0}};
     while (!(bar_.reg32(NPU_REG_STATUS) & NPU_STATUS_STOPPING)) {
       // Frames already waiting are served without sleeping.
@@ -73,7 +79,6 @@ class Card {
     return 0;
   }
 
- private:
   bool ctrl_pending() const {
     return bar_.reg32(NPU_REG_CTRL_REQ) != bar_.reg32(NPU_REG_CTRL_DONE);
   }
@@ -111,6 +116,7 @@ class Card {
     if (to_host_ || ctrl) kick_host_.kick();
   }
 
+ private:
   void finish_batch() {
     const uint64_t start_ps = nic_.window_start_ps();
     uint64_t idle = 0, last = finished_;
@@ -298,7 +304,7 @@ class Card {
   CardOptions o_;
   Bar bar_;
   driver::Doorbell kick_dev_, kick_host_;
-  WirePort wire_;
+  WireIo& wire_;
   Image fw_;
   nic::Nic nic_;
   Device dev_;
@@ -306,11 +312,18 @@ class Card {
   bool to_host_ = false;
 };
 
-}  // namespace
+Card::Card(const CardOptions& opt, WireIo& wire) : impl_(std::make_unique<Impl>(opt, wire)) {
+  impl_->ready();
+}
+Card::~Card() = default;
+void Card::step() {
+  impl_->step();
+}
 
 int run_card(const CardOptions& opt) {
   try {
-    Card card(opt);
+    WirePort wire(opt.wire);
+    Card::Impl card(opt, wire);
     return card.run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());

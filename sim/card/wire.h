@@ -5,6 +5,8 @@
 // which no cable carries, are refused and counted.
 #pragma once
 
+#include "sim/card/card.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -12,25 +14,25 @@
 
 namespace npu::card {
 
-class WirePort {
+class WirePort : public WireIo {
  public:
   // Opens ifname; throws std::runtime_error naming it on failure.
   explicit WirePort(const std::string& ifname);
-  ~WirePort();
+  ~WirePort() override;
   WirePort(const WirePort&) = delete;
   WirePort& operator=(const WirePort&) = delete;
 
-  int fd() const { return fd_; }
+  int fd() const override { return fd_; }
   uint32_t ifindex() const { return ifindex_; }
   const std::string& name() const { return name_; }
   // Up to max frames waiting now (never blocks); refused frames are counted
   // in *refused.
-  std::vector<std::vector<uint8_t>> receive(size_t max, uint64_t* refused);
+  std::vector<std::vector<uint8_t>> receive(size_t max, uint64_t* refused) override;
   // Frames the kernel dropped since the last call because the card did not
   // read them in time (the socket's receive buffer was full).
-  uint64_t overruns();
+  uint64_t overruns() override;
   // False when the kernel did not take the frame.
-  bool send(const uint8_t* frame, size_t len);
+  bool send(const uint8_t* frame, size_t len) override;
 
  private:
   std::string name_;
