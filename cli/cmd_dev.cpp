@@ -46,6 +46,7 @@ struct StartOptions {
   std::string name, config, wire, group, firmware = NPU_FIRMWARE_PATH;
   unsigned mirror_ms = 100;
   int timeout_s = 120;
+  bool json = false;
 };
 
 [[noreturn]] void fail(const std::string& line) {
@@ -207,6 +208,10 @@ void start(const StartOptions& o) {
         {"own_wire", own_wire},
         {"pin_dir",
          info.value("pin_dir", "")}}.dump();
+    if (o.json) {
+      std::cout << info.dump() << "\n";
+      return;
+    }
     std::cout << fmt::format(
         "{}: card started: netdev {} (ifindex {}), wire {}{}, device pid {}, shim pid {}\n"
         "  maps mirrored under {} every {} ms{}\n",
@@ -246,7 +251,8 @@ void clean_up_dead(const std::string& name, const std::string& why) {
       name, why);
 }
 
-void stop(const std::string& name) {
+// Returns how it stopped: "stopped", or "cleaned up" for a card that did not answer.
+std::string stop(const std::string& name) {
   const std::string dir = npu::driver::card_dir(name);
   json r;
   try {
@@ -254,12 +260,14 @@ void stop(const std::string& name) {
   } catch (const std::runtime_error& e) {
     if (!npu::driver::valid_card_name(name) || !fs::exists(dir)) throw;
     clean_up_dead(name, e.what());
-    return;
+    return "cleaned up";
   }
   if (r.contains("error")) fail(r["error"].get<std::string>());
   for (int i = 0; i < 200 && fs::exists(dir + "/ctl.sock"); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  if (fs::exists(dir + "/ctl.sock")) clean_up_dead(name, "it did not stop within 10 s");
+  if (!fs::exists(dir + "/ctl.sock")) return "stopped";
+  clean_up_dead(name, "it did not stop within 10 s");
+  return "cleaned up";
 }
 
 json call(const std::string& name, const json& req) {
@@ -572,6 +580,7 @@ void add_dev(CLI::App& app) {
       ->check(CLI::Range(10u, 60000u));
   st->add_option("--firmware", so->firmware, "firmware image");
   st->add_option("--timeout", so->timeout_s, "seconds to wait for the card to come up");
+  st->add_flag("-j,--json", so->json, "the card's description as JSON (as npu dev list -j)");
   st->callback([so] { start(*so); });
 
   auto as_json = std::make_shared<bool>(false);
@@ -582,7 +591,12 @@ void add_dev(CLI::App& app) {
   auto stop_name = std::make_shared<std::string>();
   CLI::App* sp = dev->add_subcommand("stop", "stop a card and remove what it made");
   sp->add_option("name", *stop_name, "the card")->required();
-  sp->callback([stop_name] { stop(*stop_name); });
+  auto stop_json = std::make_shared<bool>(false);
+  sp->add_flag("-j,--json", *stop_json, "the outcome as JSON");
+  sp->callback([stop_name, stop_json] {
+    const std::string how = stop(*stop_name);
+    if (*stop_json) std::cout << json{{"name", *stop_name}, {"outcome", how}}.dump() << "\n";
+  });
 
   auto pargs = std::make_shared<std::vector<std::string>>();
   auto force = std::make_shared<bool>(false);

@@ -63,3 +63,7 @@ python3 bench/nic_bench.py
 # Yosys cell count of a gate-level synthesis (minutes).
 ./build/bench/rtl_bench
 ./bench/synth.sh
+
+# The card in the loop (npu dev, needs root): the packet rate through the card
+# between two network namespaces and the latency of host map updates.
+/usr/bin/python3 bench/dev_bench.py --npu build/npu --obj build/examples/xdp || [ $? -eq 77 ]
