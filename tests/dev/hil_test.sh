@@ -37,8 +37,8 @@ while [ $# -gt 0 ]; do
 done
 case $CASE in
   ping) TAG=p ;; udp_tcp) TAG=u ;; firewall) TAG=f ;; lb) TAG=l ;; router_tx) TAG=r ;;
-  offload_checks) TAG=o ;;
-  *) echo "usage: hil_test.sh {ping|udp_tcp|firewall|lb|router_tx|offload_checks} --npu NPU --examples DIR ..." >&2
+  offload_checks) TAG=o ;; ping_rtl) TAG=v ;;
+  *) echo "usage: hil_test.sh {ping|ping_rtl|udp_tcp|firewall|lb|router_tx|offload_checks} --npu NPU --examples DIR ..." >&2
      exit 2 ;;
 esac
 [ -x "$NPU" ] || { echo "hil_test.sh: --npu '$NPU' is not an executable" >&2; exit 2; }
@@ -79,7 +79,7 @@ for tool in ip "$BPFTOOL"; do
   command -v "$tool" >/dev/null || skip "$tool is missing (scripts/setup.sh installs it)"
 done
 case $CASE in
-  ping) command -v ping >/dev/null || skip "ping is missing (iputils-ping, scripts/setup.sh)" ;;
+  ping|ping_rtl) command -v ping >/dev/null || skip "ping is missing (iputils-ping, scripts/setup.sh)" ;;
   udp_tcp) command -v ethtool >/dev/null || skip "ethtool is missing (scripts/setup.sh)" ;;
   offload_checks) command -v setpriv >/dev/null || skip "setpriv is missing (util-linux)" ;;
 esac
@@ -318,7 +318,7 @@ wait_mirror() { sleep "$(awk -v ms="$MIRROR_MS" 'BEGIN { printf "%.3f", 5 * ms /
 # ------------------------------------------------------------ cases
 
 case_ping() {
-  start_card
+  start_card "$@"
   setup_netns
   local rx0 th0 fh0 tx0 dr0 bf0 rx1 th1 fh1 tx1 dr1 bf1 out
   read -r rx0 th0 fh0 tx0 dr0 bf0 <<<"$(stats)"
@@ -350,6 +350,12 @@ case_ping() {
   expect "verdict_cnt[XDP_PASS] packets grew by wire_rx's delta" $drx $((pass1 - pass0))
   expect "verdict_cnt[XDP_DROP] unchanged" "$drop0" "$(card_entry verdict_cnt 1 0 0 0)"
   expect_same "verdict_cnt[XDP_PASS]" verdict_cnt 2 0 0 0
+}
+
+# The same through a card whose cores are the Verilated RTL core (docs/npu_core.md).
+case_ping_rtl() {
+  printf 'cores: {count: 2, threads: 4, model: rtl}\n' >"$WORK/rtl.yaml"
+  case_ping --config "$WORK/rtl.yaml"
 }
 
 case_udp_tcp() {
