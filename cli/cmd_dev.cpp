@@ -348,12 +348,19 @@ struct ShowFilter {
   }
 };
 
-ShowFilter take_filter(Args& a, const char* verb) {
+// prog show takes id, name and tag; map show id, name and pinned (a card's
+// programs are not pinned; maps have no tag). Keywords by prefix, as bpftool.
+ShowFilter take_filter(Args& a, const char* verb, const std::vector<std::string>& keys) {
   ShowFilter f;
   if (!a.more()) return f;
-  f.how = a.next("id, name or pinned");
-  if (f.how != "id" && f.how != "name" && f.how != "pinned" && f.how != "tag")
-    fail(fmt::format("{}: expected 'id', 'name', 'pinned' or 'tag', got '{}'", verb, f.how));
+  const std::string word = a.next("a filter");
+  for (const std::string& k : keys)
+    if (!word.empty() && k.rfind(word, 0) == 0) f.how = k;
+  if (f.how.empty())
+    fail(fmt::format("{}: expected {}, got '{}'", verb,
+                     keys.size() == 3 ? fmt::format("'{}', '{}' or '{}'", keys[0], keys[1], keys[2])
+                                      : std::string("a filter"),
+                     word));
   f.what = a.next("a value");
   if (a.more()) fail(fmt::format("{}: unexpected '{}'", verb, a.peek()));
   return f;
@@ -443,7 +450,7 @@ void prog_cmd(Args a, bool as_json, bool force) {
   if (verb == "show" || verb == "list") {
     bt::Json out = bt::Json::array();
     std::string text;
-    const ShowFilter f = take_filter(a, "prog show");
+    const ShowFilter f = take_filter(a, "prog show", {"id", "name", "tag"});
     for (const std::string& n : cards_or(dev)) {
       json c = call(n, {{"cmd", "info"}});
       if (c["prog"].is_null()) continue;
@@ -485,7 +492,7 @@ void map_cmd(Args a, bool as_json) {
   if (verb == "show" || verb == "list") {
     bt::Json out = bt::Json::array();
     std::string text;
-    const ShowFilter f = take_filter(a, "map show");
+    const ShowFilter f = take_filter(a, "map show", {"id", "name", "pinned"});
     for (const std::string& n : cards_or(dev)) {
       json c = call(n, {{"cmd", "info"}});
       for (const json& m : c["maps"]) {

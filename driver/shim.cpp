@@ -139,7 +139,8 @@ class Shim {
     while (!stop_) {
       std::vector<pollfd> fds = {
           {tap_.fd(), POLLIN, 0}, {kick_host_.fd(), POLLIN, 0}, {listen_fd_, POLLIN, 0}};
-      for (const Client& c : clients_) fds.push_back({c.fd, POLLIN, 0});
+      for (const Client& c : clients_)
+        fds.push_back({c.fd, short(c.out.empty() ? POLLIN : POLLOUT), 0});
       int ms =
           int(std::chrono::duration_cast<std::chrono::milliseconds>(next_refresh - Clock::now())
                   .count());
@@ -234,6 +235,8 @@ class Shim {
     std::string buf;
     Clock::time_point since;
     std::string denied;  // why the client may not use the card, or ""
+    std::string out;     // the reply being sent (length, then JSON)
+    size_t sent = 0;
   };
 
   void accept_client() {
@@ -256,19 +259,45 @@ class Shim {
     clients_.push_back(std::move(cl));
   }
 
-  void reply_and_close(int fd, const json& reply) {
-    // Replies may be large (dumps): the client reads them, within a bound.
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-    timeval tv{5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    send_msg(fd, reply);
-    ::close(fd);
+  // Replies go out from the loop as the client reads them: one that does
+  // not read holds up nothing but itself, until its deadline.
+  static void queue_reply(Client& c, const json& reply) {
+    std::string body = reply.dump(-1, ' ', false, json::error_handler_t::replace);
+    uint32_t n = uint32_t(body.size());
+    c.out.assign(reinterpret_cast<const char*>(&n), 4);
+    c.out += body;
+    c.sent = 0;
+    c.since = Clock::now();
+  }
+
+  // True when the client is done with (reply sent, or gone).
+  static bool send_some(Client& c) {
+    while (c.sent < c.out.size()) {
+      ssize_t w =
+          ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (w > 0) {
+        c.sent += size_t(w);
+        continue;
+      }
+      if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return false;
+      return true;
+    }
+    return true;
   }
 
   void serve_clients() {
     constexpr size_t kMaxRequest = 64u << 20;  // an object as hex, with room
     for (size_t i = 0; i < clients_.size();) {
       Client& c = clients_[i];
+      if (!c.out.empty()) {
+        if (send_some(c) || Clock::now() - c.since > std::chrono::seconds(10)) {
+          ::close(c.fd);
+          clients_.erase(clients_.begin() + long(i));
+        } else {
+          ++i;
+        }
+        continue;
+      }
       char buf[65536];
       ssize_t n;
       bool closed = false;
@@ -305,9 +334,8 @@ class Shim {
         done = false;
       }
       if (done) {
-        reply_and_close(c.fd, reply);
-        clients_.erase(clients_.begin() + long(i));
-        continue;
+        queue_reply(c, reply);
+        continue;  // sent from the top of the loop, now and as the client reads
       }
       ++i;
     }
@@ -319,7 +347,12 @@ class Shim {
     if (cmd == "prog_load") return prog_load(req);
     if (cmd == "prog_detach") {
       if (!prog_) throw ShimError(-ENOENT, fmt::format("{}: no program attached", o_.name));
-      detach();
+      try {
+        detach();
+      } catch (...) {
+        if (prog_unknown_) roll_back(nullptr);  // the unload timed out: the program is given up
+        throw;
+      }
       return {{"ok", true}};
     }
     if (cmd == "map") return map_op(req);
@@ -347,6 +380,13 @@ class Shim {
     if (stuck_ && bar_.reg32(NPU_REG_CTRL_DONE) != stuck_)
       throw ShimError(-EBUSY,
                       fmt::format("{}: the card is still busy with an earlier request", o_.name));
+    if (stuck_ && prog_unknown_) {
+      // A program load or unload that timed out has finished after all: the
+      // shim had given the program up, so the card gives it up too.
+      stuck_ = 0;
+      prog_unknown_ = false;
+      call(cmsg_dev_request(NPU_CMSG_PROG_UNLOAD, 0), 60);
+    }
     stuck_ = 0;
     const uint16_t seq = uint16_t(++seq_);
     std::memcpy(msg.data() + NPU_CMSG_SEQ, &seq, 2);
@@ -366,6 +406,8 @@ class Shim {
         throw ShimError(-EIO, fmt::format("{}: the device process is gone", o_.name));
       if (Clock::now() > deadline) {
         stuck_ = req;
+        const uint8_t t = msg[NPU_CMSG_TYPE];
+        if (t == NPU_CMSG_PROG_LOAD || t == NPU_CMSG_PROG_UNLOAD) prog_unknown_ = true;
         throw ShimError(-ETIMEDOUT, fmt::format("{}: the card did not answer", o_.name));
       }
       pollfd p{kick_host_.fd(), POLLIN, 0};
@@ -446,6 +488,10 @@ class Shim {
         next->uid = next->km->prog().uid;
       } catch (const KernelLoadError& e) {
         throw ShimError(e.err ? e.err : -EINVAL, e.what());
+      } catch (const std::exception& e) {
+        // A pin that could not be made: the pins go back to the old program's.
+        roll_back(nullptr);
+        throw ShimError(-EINVAL, e.what());
       }
     }
     try {
@@ -465,6 +511,14 @@ class Shim {
   // After a failed load: the card kept the old program (its loader checks
   // before it unloads) or has none. Pins go back to what the card runs.
   void roll_back(Loaded* next) {
+    if (prog_unknown_) {
+      // The card may be running either program: neither is shown, and the
+      // card is told to unload once it answers (call()).
+      if (next && next->km) next->km->unpin_all();
+      if (prog_ && prog_->km) prog_->km->unpin_all();
+      prog_.reset();
+      return;
+    }
     bool old_runs = false;
     try {
       Reply r = call(cmsg_dev_request(NPU_CMSG_DEV_INFO, 0), 10);
@@ -504,7 +558,12 @@ class Shim {
           if (nm.name == m.name && !nm.global_data && nm.type == m.d.type &&
               nm.key_size == m.d.key_size && nm.value_size == m.d.value_size &&
               nm.max_entries == m.d.max_entries && nm.flags == m.d.flags)
-            keep[m.name] = dump_card(m);
+            try {
+              keep[m.name] = dump_card(m);
+            } catch (const ShimError& e) {
+              std::fprintf(stderr, "%s: %s starts empty: %s\n", o_.name.c_str(), m.name.c_str(),
+                           e.what());
+            }
     // The card's loader.
     Bytes body(8, 0);
     uint32_t name_len = uint32_t(file.size());
@@ -588,9 +647,10 @@ class Shim {
                         {"mirrored", m.mirror && m.mirror->synced && m.mirror_error.empty() &&
                                          !(m.d.flags & (BPF_F_RDONLY | BPF_F_WRONLY))},
                         {"mirror_error", m.mirror_error}});
-    static const char* stat_names[] = {
-        "wire_rx",  "wire_tx",   "to_host", "from_host", "drop",       "nic_drop",    "ring_full",
-        "redirect", "bad_frame", "batches", "sim_ps",    "pkt_cycles", "wire_overrun"};
+    static const char* stat_names[] = {"wire_rx",      "wire_tx",    "to_host",   "from_host",
+                                       "drop",         "nic_drop",   "ring_full", "redirect",
+                                       "bad_frame",    "batches",    "sim_ps",    "pkt_cycles",
+                                       "wire_overrun", "wire_tx_err"};
     json stats;
     for (unsigned i = 0; i < sizeof stat_names / sizeof *stat_names; ++i)
       stats[stat_names[i]] = bar_.stat(i);
@@ -688,6 +748,9 @@ class Shim {
         throw ShimError(r.err, "can't get next key: " + std::string(std::strerror(-r.err)));
       return {{"key", jb(key)}, {"next_key", jb(r.payload)}};
     }
+    // Writes made to the mirror before this one go to the card first, so
+    // that they cannot come after it and undo it.
+    if (op == "delete" || op == "update") mirror_now(m);
     if (op == "delete") {
       Reply r = map_call(NPU_CMSG_MAP_DELETE, m, key);
       if (r.err) throw ShimError(r.err, "delete failed: " + std::string(std::strerror(-r.err)));
@@ -750,20 +813,29 @@ class Shim {
     const Entries now = prog_->km->read(*m.mirror);
     if (m.have_pushed) {
       std::map<Bytes, Bytes> before(m.pushed.begin(), m.pushed.end());
+      std::vector<std::pair<Bytes, Bytes>> changed;
       for (const auto& [k, v] : now) {
         auto it = before.find(k);
-        if (it == before.end() || it->second != v) {
-          // A refused write shows as the card's value after this refresh.
-          call(cmsg_map_update(0, m.d.id, BPF_ANY, k, to_card(m, v)), 10);
-          card_changed = true;
-        }
+        if (it == before.end() || it->second != v) changed.emplace_back(k, v);
         if (it != before.end()) before.erase(it);
       }
-      for (const auto& kv : before)
-        if (m.d.type != BPF_MAP_TYPE_ARRAY && m.d.type != BPF_MAP_TYPE_PERCPU_ARRAY) {
+      // Deletes first: a full map has room for what replaces them, and an
+      // LPM prefix rewritten with other host bits is deleted, then added.
+      // Array elements cannot be deleted, and a kernel LRU map evicts on
+      // its own when nearly full: a key missing there is no delete.
+      const bool no_deletes =
+          m.d.type == BPF_MAP_TYPE_ARRAY || m.d.type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+          m.d.type == BPF_MAP_TYPE_LRU_HASH || m.d.type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+      if (!no_deletes)
+        for (const auto& kv : before) {
           map_call(NPU_CMSG_MAP_DELETE, m, kv.first);
           card_changed = true;
         }
+      for (const auto& [k, v] : changed) {
+        // A refused write shows as the card's value after this refresh.
+        call(cmsg_map_update(0, m.d.id, BPF_ANY, k, to_card(m, v)), 10);
+        card_changed = true;
+      }
     }
     if (!card_changed && m.have_pushed) return;
     Entries e = dump_card(m);
@@ -787,7 +859,9 @@ class Shim {
   // them; an idle card costs the refresh no control messages.
   void refresh_mirrors() {
     if (!prog_) return;
-    const uint64_t rx = bar_.stat(NPU_STAT_WIRE_RX);
+    // Batches count when every frame has left: a dump after it sees all
+    // that the batch's program runs wrote.
+    const uint64_t rx = bar_.stat(NPU_STAT_BATCHES);
     const bool changed = rx != last_rx_;
     last_rx_ = rx;
     for (CardMap& m : prog_->maps) {
@@ -813,7 +887,7 @@ class Shim {
       }
     }
     std::error_code ec;
-    std::filesystem::remove(o_.pin_dir, ec);
+    std::filesystem::remove_all(o_.pin_dir, ec);
     bar_.or_reg32(NPU_REG_STATUS, NPU_STATUS_STOPPING);
     kick_dev_.kick();
     for (int i = 0; i < 200 && process_alive(o_.dev_pid); ++i) usleep(20000);
@@ -835,13 +909,14 @@ class Shim {
   std::string kernel_note_;
   int listen_fd_ = -1;
   uint32_t seq_ = 0;
-  uint32_t stuck_ = 0;  // a request that timed out, until the card answers it
+  uint32_t stuck_ = 0;         // a request that timed out, until the card answers it
+  bool prog_unknown_ = false;  // ... a program load or unload: what runs is unknown
   uint32_t uid_ = 0;
   uint32_t card_prog_ids_ = 0;
   uint64_t host_ring_full_ = 0;
   std::vector<double> map_op_us_;  // round trips of host map operations
   std::vector<Client> clients_;
-  uint64_t last_rx_ = ~0ull;  // wire frames at the last refresh
+  uint64_t last_rx_ = ~0ull;  // batches the card had run at the last refresh
   bool stop_ = false;
   std::unique_ptr<Loaded> prog_;
 };

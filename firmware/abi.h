@@ -177,6 +177,7 @@
 #define NPU_STAT_SIM_PS 10       /* simulated picoseconds spent on traffic */
 #define NPU_STAT_PKT_CYCLES 11   /* sum of cycles threads spent on packets */
 #define NPU_STAT_WIRE_OVERRUN 12 /* frames the wire port's socket dropped: the card fell behind */
+#define NPU_STAT_WIRE_TX_ERR 13  /* frames the wire port's socket did not take */
 #define NPU_NUM_STATS 16
 #define NPU_BAR_RINGS 0x1000 /* the rings' slots, ring after ring */
 #define NPU_BAR_CTRL (NPU_BAR_RINGS + NPU_NUM_RINGS * NPU_RING_SLOTS * NPU_RING_SLOT_SIZE)

@@ -89,7 +89,7 @@ class Card::Impl {
     std::vector<uint8_t> f;
     while (bar_.pop(NPU_RING_FROMHOST, &f)) {
       bar_.add_stat(NPU_STAT_FROMHOST, 1);
-      if (wire_.send(f.data(), f.size())) bar_.add_stat(NPU_STAT_WIRE_TX, 1);
+      wire_send(f.data(), f.size());
     }
     uint64_t refused = 0;
     std::vector<std::vector<uint8_t>> frames = wire_.receive(o_.max_batch, &refused);
@@ -135,6 +135,10 @@ class Card::Impl {
     expected_ = 0;
   }
 
+  void wire_send(const uint8_t* p, size_t n) {
+    bar_.add_stat(wire_.send(p, n) ? NPU_STAT_WIRE_TX : NPU_STAT_WIRE_TX_ERR, 1);
+  }
+
   void to_host(const uint8_t* p, size_t n, uint32_t status, uint64_t cycles) {
     if (bar_.push(NPU_RING_TOHOST, p, n, status, cycles)) {
       bar_.add_stat(NPU_STAT_TOHOST, 1);
@@ -151,7 +155,7 @@ class Card::Impl {
     if (!nic::nic_drop(f)) bar_.add_stat(NPU_STAT_PKT_CYCLES, cycles);
     switch (f) {
       case Fate::kTx:
-        if (wire_.send(p, n)) bar_.add_stat(NPU_STAT_WIRE_TX, 1);
+        wire_send(p, n);
         break;
       case Fate::kHost:
         to_host(p, n, r.status, cycles);
@@ -159,8 +163,8 @@ class Card::Impl {
       case Fate::kRedirect:
         // The card has one port: a redirect to its own netdev leaves on the wire.
         bar_.add_stat(NPU_STAT_REDIRECT, 1);
-        if (r.target == nic_.ingress_ifindex && wire_.send(p, n))
-          bar_.add_stat(NPU_STAT_WIRE_TX, 1);
+        if (r.target == nic_.ingress_ifindex)
+          wire_send(p, n);
         else
           bar_.add_stat(NPU_STAT_DROP, 1);
         break;
