@@ -92,6 +92,7 @@ NSB=hil-$CASE-$ID-b
 PIN=/sys/fs/bpf/npu/$CARD
 RUN=$(mktemp -d /tmp/hil-run.XXXXXX)
 WORK=$(mktemp -d /tmp/hil-work.XXXXXX)
+KPIN=/sys/fs/bpf/hil_${CASE}_$ID  # a program pinned by bpftool itself (offload_checks)
 export NPU_RUN_DIR=$RUN
 CARD_STARTED="" NS_MADE="" DEV_PID="" SHIM_PID=""
 BG=()
@@ -99,6 +100,7 @@ BG=()
 cleanup() {
   local rc=$?
   set +e
+  rm -f "$KPIN" 2>/dev/null
   for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
   if [ -n "$CARD_STARTED" ] && [ -S "$RUN/$CARD/ctl.sock" ]; then
     if ! timeout 20 "$NPU" dev stop "$CARD" >/dev/null 2>&1; then
@@ -658,6 +660,17 @@ case_offload_checks() {
   run "$BPFTOOL" prog show id "$id1"
   expect "bpftool prog show id $id1 (the kernel has it)" 0 "$RC"
   expect "prog show -j id" "$id1" "$(npu dev prog show dev "$CARD" -j | peer get 0.id)"
+  # The tag is the kernel's for the same object: the one bpftool shows for
+  # this id, and the one a separate load of the object gets.
+  local tag1 ktag otag
+  tag1=$(npu dev prog show dev "$CARD" -j | peer get 0.tag)
+  ktag=$("$BPFTOOL" prog show id "$id1" -j | peer get tag)
+  expect "prog show tag = bpftool's for id $id1" "$ktag" "$tag1"
+  run "$BPFTOOL" prog load "$FW" "$KPIN" type xdp
+  expect "bpftool prog load of the same object ($OUT)" 0 "$RC"
+  otag=$("$BPFTOOL" prog show pinned "$KPIN" -j | peer get tag)
+  expect "the tag of a separate kernel load of firewall.o" "$otag" "$tag1"
+  rm -f "$KPIN"
 
   expect_refused "a second load without --force" "--force" npu dev prog load "$FW" dev "$CARD"
   expect "the program after the refused replacement" "$id1" "$(card_field prog.id)"
