@@ -699,18 +699,30 @@ class Shim {
                                          std::strerror(-r.err)));
   }
 
+  // Every element, a control buffer's worth at a time.
   Entries dump_card(const CardMap& m) {
-    Bytes body(16, 0);
-    std::memcpy(body.data(), &m.d.id, 4);
-    Reply r = call(cmsg_dev_request(NPU_CMSG_MAP_DUMP, 0, body), 60);
-    if (r.err)
-      throw ShimError(r.err, fmt::format("{}: map '{}': dump failed: {}", o_.name, m.name,
-                                         r.text().empty() ? std::strerror(-r.err) : r.text()));
     Entries out;
     const size_t k8 = (m.d.key_size + 7) & ~7u, v8 = (m.d.sys_value_size + 7) & ~7u;
-    for (uint32_t i = 0; i < r.result && (i + 1) * (k8 + v8) <= r.payload.size(); ++i) {
-      const uint8_t* p = r.payload.data() + i * (k8 + v8);
-      out.emplace_back(Bytes(p, p + m.d.key_size), Bytes(p + k8, p + k8 + m.d.sys_value_size));
+    for (;;) {
+      Bytes body(16, 0);
+      std::memcpy(body.data(), &m.d.id, 4);
+      if (!out.empty()) {
+        const uint64_t flags = NPU_DUMP_F_AFTER;
+        std::memcpy(body.data() + 8, &flags, 8);
+        body.insert(body.end(), out.back().first.begin(), out.back().first.end());
+      }
+      Reply r = call(cmsg_dev_request(NPU_CMSG_MAP_DUMP, 0, body), 60);
+      if (r.err)
+        throw ShimError(r.err, fmt::format("{}: map '{}': dump failed: {}", o_.name, m.name,
+                                           r.text().empty() ? std::strerror(-r.err) : r.text()));
+      const uint32_t n = r.result & ~NPU_DUMP_MORE;
+      for (uint32_t i = 0; i < n && (i + 1) * (k8 + v8) <= r.payload.size(); ++i) {
+        const uint8_t* p = r.payload.data() + i * (k8 + v8);
+        out.emplace_back(Bytes(p, p + m.d.key_size), Bytes(p + k8, p + k8 + m.d.sys_value_size));
+      }
+      // No map holds more than max_entries: the bound guards against a walk
+      // that restarts because its key was deleted meanwhile.
+      if (!(r.result & NPU_DUMP_MORE) || n == 0 || out.size() > m.d.max_entries) break;
     }
     return out;
   }

@@ -129,8 +129,12 @@
 #define NPU_CMSG_MAP_DUMP 0x12    /* body: u32 id, u32 0, u64 flags (0); reply: entries */
 #define NPU_CMSG_DEV_INFO 0x13    /* body: none; reply: struct npu_dev_info */
 /* PROG_LOAD reply: result = maps; payload: struct npu_dev_map per map, in the image's order.
- * MAP_DUMP reply: result = entries; payload: per entry, the key padded to 8 bytes, then
- * the host value (sys_value_size bytes) padded to 8. */
+ * MAP_DUMP reply: result = entries (| NPU_DUMP_MORE when more did not fit); payload: per
+ * entry, the key padded to 8 bytes, then the host value (sys_value_size bytes) padded to 8.
+ * With flags NPU_DUMP_F_AFTER the request carries a key at NPU_CMSG_KEY: the dump goes on
+ * after it. */
+#define NPU_DUMP_F_AFTER 1
+#define NPU_DUMP_MORE 0x80000000u
 
 /* ---- the card as the host sees it: one shared-memory BAR ----
  * The device process (the NIC model) and the host shim map one file: a

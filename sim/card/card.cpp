@@ -270,10 +270,25 @@ class Card::Impl {
     if (!map) return driver::cmsg_reply(h.type, h.seq, -ENOENT, 0);
     const driver::MapInfo mi = dev_.map_info(name);
     std::vector<uint8_t> key(mi.key_size), next(mi.key_size), value(mi.sys_value_size);
+    uint64_t flags = 0;
+    std::memcpy(&flags, msg.data() + NPU_CMSG_FLAGS, 8);
+    const bool after = flags & NPU_DUMP_F_AFTER;
+    if ((flags & ~uint64_t(NPU_DUMP_F_AFTER)) || (after && msg.size() < NPU_CMSG_KEY + mi.key_size))
+      return driver::cmsg_reply(h.type, h.seq, -EINVAL, 0);
+    if (after) std::memcpy(key.data(), msg.data() + NPU_CMSG_KEY, mi.key_size);
+    // A page: as many elements as the control buffer holds.
+    const size_t entry = ((mi.key_size + 7) & ~size_t(7)) + ((mi.sys_value_size + 7) & ~size_t(7));
+    const size_t room = NPU_BAR_CTRL_SIZE - NPU_CMSG_PAYLOAD;
+    if (entry > room) return driver::cmsg_reply(h.type, h.seq, -E2BIG, 0);
     std::vector<uint8_t> payload;
     uint32_t n = 0;
-    for (int err = map->get_next_key(nullptr, next.data()); err == 0 && n <= mi.max_entries;
-         err = map->get_next_key(key.data(), next.data())) {
+    bool more = false;
+    for (int err = map->get_next_key(after ? key.data() : nullptr, next.data());
+         err == 0 && n <= mi.max_entries; err = map->get_next_key(key.data(), next.data())) {
+      if (payload.size() + entry > room) {
+        more = true;
+        break;
+      }
       key = next;
       const int lerr = map->sys_lookup(key.data(), value.data());
       if (lerr == -EPERM) return driver::cmsg_reply(h.type, h.seq, lerr, 0);  // BPF_F_WRONLY
@@ -284,7 +299,7 @@ class Card::Impl {
       payload.resize((payload.size() + 7) & ~size_t(7), 0);
       ++n;
     }
-    return driver::cmsg_reply(h.type, h.seq, 0, n, payload);
+    return driver::cmsg_reply(h.type, h.seq, 0, more ? n | NPU_DUMP_MORE : n, payload);
   }
 
   std::vector<uint8_t> info(const npu_cmsg_hdr& h) {

@@ -123,9 +123,8 @@ class Rig {
     return out;
   }
 
-  CmsgReply load(const std::string& example) {
-    npucc::CompileResult cr =
-        npucc::compile(bpf::load_object(std::string(NPU_EXAMPLES_DIR) + "/" + example + ".o"));
+  CmsgReply load(const std::string& example, const std::string& dir = NPU_EXAMPLES_DIR) {
+    npucc::CompileResult cr = npucc::compile(bpf::load_object(dir + "/" + example + ".o"));
     return load_image(image_bytes(cr.image), example);
   }
   CmsgReply load_image(const Bytes& img, const std::string& name) {
@@ -290,6 +289,57 @@ TEST(Card, HostUpdatesRaceTheProgramAndNoneIsLost) {
   EXPECT_GT(c3, big + after);
   EXPECT_LT(c3, big + after + racing);
   RecordProperty("result", r.dump());
+}
+
+// A dump larger than the control buffer comes in pages: each reply says
+// whether more follows, the next request goes on after the last key.
+TEST(Card, DumpsComeInPages) {
+  json r = json::parse(test::run_in_child([] {
+    Rig rig;
+    const npu_dev_map big = Rig::maps_of(rig.load("big_percpu", CARD_DATA_DIR)).at("big");
+    rig.wire.in.push_back(udp_from(0, 1));
+    rig.step();
+    json pages = json::array();
+    std::vector<uint32_t> keys;
+    uint64_t total7 = 0;
+    Bytes after;
+    for (int page = 0; page < 10; ++page) {
+      Bytes msg = driver::cmsg_map_op(NPU_CMSG_MAP_DUMP, 0, big.id,
+                                      after.empty() ? 0 : NPU_DUMP_F_AFTER, after);
+      CmsgReply d = rig.call(msg);
+      if (d.err) throw std::runtime_error("dump failed");
+      const uint32_t n = d.result & ~NPU_DUMP_MORE;
+      pages.push_back(n);
+      const size_t entry = 8 + big.sys_value_size;
+      for (uint32_t i = 0; i < n; ++i) {
+        const uint8_t* p = d.payload.data() + i * entry;
+        uint32_t k;
+        std::memcpy(&k, p, 4);
+        keys.push_back(k);
+        if (k == 7)
+          for (uint32_t c = 0; c < big.sys_value_size / 8; ++c) {
+            uint64_t v;
+            std::memcpy(&v, p + 8 + 8 * c, 8);
+            total7 += v;
+          }
+      }
+      if (!(d.result & NPU_DUMP_MORE)) break;
+      after = le32(keys.back());
+    }
+    bool in_order = true;
+    for (size_t i = 0; i < keys.size(); ++i) in_order = in_order && keys[i] == i;
+    return json{{"pages", pages},
+                {"keys", keys.size()},
+                {"in_order", in_order},
+                {"total7", total7},
+                {"value", big.sys_value_size}}
+        .dump();
+  }));
+  EXPECT_EQ(r["value"], 384 * 8);  // one copy per hardware thread
+  EXPECT_GE(r["pages"].size(), 2u) << r.dump();
+  EXPECT_EQ(r["keys"], 8192);
+  EXPECT_TRUE(r["in_order"].get<bool>());
+  EXPECT_EQ(r["total7"], 1);  // the frame's count, on one thread's copy
 }
 
 }  // namespace
