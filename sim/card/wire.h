@@ -36,6 +36,7 @@ class WirePort : public WireIo {
 
  private:
   std::string name_;
+  std::vector<uint8_t> bufs_;  // receive buffers, one frame each
   int fd_ = -1;
   uint32_t ifindex_ = 0;
 };
