@@ -603,12 +603,25 @@ size_t KernelMirror::sync(const MirrorMap& m, const Entries& entries, const Entr
     for (const auto& [k, v] : *base) before[k] = v;
   // An element that differs from base was written by someone else since
   // base was read: it is left for the caller to see next time.
+  // The element is looked up again right before it is written, so the
+  // window for a write from outside is that of one element, not the sync's.
+  std::vector<uint8_t> now_value(m.sys_value_size);
+  // (Not for LPM tries, whose lookup is a longest-prefix match, not exact:
+  // their elements are compared with the first read.)
+  const bool exact_lookup = m.type != BPF_MAP_TYPE_LPM_TRIE;
   auto untouched = [&](const std::vector<uint8_t>& k) {
     if (!base) return true;
     auto b = before.find(k);
-    auto h = have.find(k);
-    if ((b == before.end()) != (h == have.end())) return false;
-    return b == before.end() || b->second == h->second;
+    bool present;
+    if (exact_lookup) {
+      present = bpf_map_lookup_elem(m.fd, k.data(), now_value.data()) == 0;
+    } else {
+      auto h = have.find(k);
+      present = h != have.end();
+      if (present) now_value = h->second;
+    }
+    if ((b == before.end()) == present) return false;
+    return b == before.end() || b->second == now_value;
   };
 
   size_t changed = 0;
