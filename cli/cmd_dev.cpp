@@ -6,6 +6,7 @@
 // `start` forks the device process (sim/card) and the host shim
 // (driver/shim); every other command talks to the shim's control socket.
 #include "cli/commands.h"
+#include "compiler/bpf/hex.h"
 #include "driver/bar.h"
 #include "driver/bpftool_fmt.h"
 #include "driver/dev_socket.h"
@@ -422,10 +423,8 @@ void prog_cmd(Args a, bool as_json, bool force) {
     if (dev.empty()) fail("prog load: which card? (dev NAME)");
     std::ifstream in(obj, std::ios::binary);
     if (!in) fail(fmt::format("{}: cannot open: {}", obj, std::strerror(errno)));
-    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
-    std::string hex;
-    hex.reserve(bytes.size() * 2);
-    for (char ch : bytes) hex += fmt::format("{:02x}", uint8_t(ch));
+    const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
+    const std::string hex = bpf::to_hex(bytes);
     json r = call(dev, {{"cmd", "prog_load"},
                         {"file", fs::path(obj).filename().string()},
                         {"prog", prog},

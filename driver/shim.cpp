@@ -1,9 +1,11 @@
 #include "driver/shim.h"
 
 #include "compiler/backend/compile.h"
+#include "compiler/bpf/hex.h"
 #include "compiler/bpf/program.h"
 #include "compiler/npu/image.h"
 #include "driver/bar.h"
+#include "driver/bpftool_fmt.h"
 #include "driver/cmsg.h"
 #include "driver/dev_socket.h"
 #include "driver/kernel_mirror.h"
@@ -34,7 +36,6 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <optional>
 #include <stdexcept>
 
 namespace npu::driver {
@@ -50,27 +51,7 @@ struct ShimError : std::runtime_error {
   int err;
 };
 
-bool is_percpu(uint32_t type) {
-  return type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_ARRAY ||
-         type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
-}
-
-std::string hex_decode(const std::string& s, Bytes* out) {
-  if (s.size() % 2) return "odd length";
-  auto nibble = [](char c) {
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-  };
-  out->resize(s.size() / 2);
-  for (size_t i = 0; i < out->size(); ++i) {
-    const int hi = nibble(s[2 * i]), lo = nibble(s[2 * i + 1]);
-    if (hi < 0 || lo < 0) return "not hex";
-    (*out)[i] = uint8_t(hi << 4 | lo);
-  }
-  return "";
-}
+using bpftool::is_percpu;
 
 Bytes json_bytes(const json& j, const char* what) {
   if (!j.is_array()) throw ShimError(-EINVAL, fmt::format("{}: expected an array of bytes", what));
@@ -434,8 +415,12 @@ class Shim {
     const std::string file = req.value("file", "prog.o");
     const std::string prog = req.value("prog", "");
     Bytes obj;
-    if (std::string why = hex_decode(req.value("object", ""), &obj); !why.empty() || obj.empty())
-      throw ShimError(-EINVAL, file + ": the object did not arrive");
+    try {
+      obj = bpf::parse_hex(req.value("object", ""), file);
+    } catch (const std::runtime_error& e) {
+      throw ShimError(-EINVAL, e.what());
+    }
+    if (obj.empty()) throw ShimError(-EINVAL, file + ": the object did not arrive");
     if (prog_ && !req.value("force", false))
       throw ShimError(-EBUSY, fmt::format("{}: XDP program already attached; replace it with "
                                           "--force (or detach it first)",
@@ -548,8 +533,7 @@ class Shim {
     prog_.reset();
   }
 
-  void load_on_card(Loaded& nx, const npucc::CompileResult& cr, const std::string& file) {
-    Loaded* next = &nx;
+  void load_on_card(Loaded& next, const npucc::CompileResult& cr, const std::string& file) {
     // Shared maps keep their contents on the card across the replacement.
     std::map<std::string, Entries> keep;
     if (prog_)
@@ -567,7 +551,7 @@ class Shim {
     // The card's loader.
     Bytes body(8, 0);
     uint32_t name_len = uint32_t(file.size());
-    std::memcpy(body.data(), &next->prog_index, 4);
+    std::memcpy(body.data(), &next.prog_index, 4);
     std::memcpy(body.data() + 4, &name_len, 4);
     body.resize(body.size() + 8, 0);  // flags
     body.insert(body.end(), file.begin(), file.end());
@@ -580,20 +564,21 @@ class Shim {
       CardMap m;
       std::memcpy(&m.d, r.payload.data() + i * sizeof(npu_dev_map), sizeof m.d);
       m.name = std::string(m.d.name, strnlen(m.d.name, sizeof m.d.name));
-      if (next->km) m.mirror = next->km->find(m.name);
-      next->maps.push_back(std::move(m));
+      if (next.km) m.mirror = next.km->find(m.name);
+      next.maps.push_back(std::move(m));
     }
     // The new program runs from here: a shared element that cannot be put
     // back is reported in the log, not as a failed load.
-    for (CardMap& m : next->maps)
+    for (CardMap& m : next.maps)
       if (auto it = keep.find(m.name); it != keep.end())
         for (const auto& [k, v] : it->second) try {
             card_update(m, k, v, BPF_ANY);
           } catch (const std::exception& e) {
-            std::fprintf(stderr, "%s: keeping %s: %s\n", o_.name.c_str(), m.name.c_str(), e.what());
+            std::fprintf(stderr, "%s: keeping map %s: %s\n", o_.name.c_str(), m.name.c_str(),
+                         e.what());
           }
-    if (!next->km) next->card_id = ++card_prog_ids_;
-    if (next->tag.empty()) next->tag = "0000000000000000";
+    if (!next.km) next.card_id = ++card_prog_ids_;
+    if (next.tag.empty()) next.tag = "0000000000000000";
   }
 
   void detach() {
@@ -651,6 +636,8 @@ class Shim {
                                        "drop",         "nic_drop",   "ring_full", "redirect",
                                        "bad_frame",    "batches",    "sim_ps",    "pkt_cycles",
                                        "wire_overrun", "wire_tx_err"};
+    static_assert(sizeof stat_names / sizeof *stat_names == NPU_STAT_WIRE_TX_ERR + 1,
+                  "a name for every NPU_STAT_*");
     json stats;
     for (unsigned i = 0; i < sizeof stat_names / sizeof *stat_names; ++i)
       stats[stat_names[i]] = bar_.stat(i);
@@ -692,11 +679,10 @@ class Shim {
     return call(cmsg_map_op(type, 0, m.d.id, flags, key), 10);
   }
 
+  // bpftool's message for a refused update.
   void card_update(const CardMap& m, const Bytes& k, const Bytes& v, uint64_t flags) {
     Reply r = call(cmsg_map_update(0, m.d.id, flags, k, v), 10);
-    if (r.err)
-      throw ShimError(r.err, fmt::format("{}: map '{}': update failed: {}", o_.name, m.name,
-                                         std::strerror(-r.err)));
+    if (r.err) throw ShimError(r.err, "update failed: " + std::string(std::strerror(-r.err)));
   }
 
   // Every element, a control buffer's worth at a time.
@@ -772,8 +758,7 @@ class Shim {
     if (op == "update") {
       Bytes value = json_bytes(req.value("value", json::array()), "value");
       check_size(value, m.d.sys_value_size, "value");
-      Reply r = call(cmsg_map_update(0, m.d.id, req.value("flags", uint64_t(0)), key, value), 10);
-      if (r.err) throw ShimError(r.err, "update failed: " + std::string(std::strerror(-r.err)));
+      card_update(m, key, value, req.value("flags", uint64_t(0)));
       mirror_now(m);
       return {{"ok", true}};
     }
@@ -873,15 +858,16 @@ class Shim {
     if (!prog_) return;
     // Batches count when every frame has left: a dump after it sees all
     // that the batch's program runs wrote.
-    const uint64_t rx = bar_.stat(NPU_STAT_BATCHES);
-    const bool changed = rx != last_rx_;
-    last_rx_ = rx;
+    const uint64_t batches = bar_.stat(NPU_STAT_BATCHES);
+    const bool changed = batches != last_batches_;
+    last_batches_ = batches;
     for (CardMap& m : prog_->maps) {
       if (!m.mirror_error.empty()) continue;
       try {
         sync_map(m, changed);
       } catch (const ShimError& e) {
-        // A map too large for one dump stays as it is, and says so.
+        // An element larger than the control buffer: the mirror stays as it
+        // is, and says so.
         if (e.err == -E2BIG) m.mirror_error = e.what();
         std::fprintf(stderr, "%s: mirror of %s: %s\n", o_.name.c_str(), m.name.c_str(), e.what());
       } catch (const std::exception& e) {
@@ -928,7 +914,7 @@ class Shim {
   uint64_t host_ring_full_ = 0;
   std::vector<double> map_op_us_;  // round trips of host map operations
   std::vector<Client> clients_;
-  uint64_t last_rx_ = ~0ull;  // batches the card had run at the last refresh
+  uint64_t last_batches_ = ~0ull;  // batches the card had run at the last refresh
   bool stop_ = false;
   std::unique_ptr<Loaded> prog_;
 };
